@@ -1,0 +1,97 @@
+"""Video writing and basic probing with OpenCV.
+
+Videos are written through :func:`posekit.io.atomic.atomic_path`, so an interrupted render
+never leaves a truncated file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.io.atomic import atomic_path
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Basic facts about a video file as OpenCV decodes it."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float
+    n_frames: int
+
+
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+    """Width, height, frame rate and frame count of ``path`` (errors name the file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PosekitError(f"{path}: video file not found")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise PosekitError(f"{path}: OpenCV cannot open this video (corrupt or unknown codec)")
+        return VideoInfo(
+            path=path,
+            width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            fps=float(cap.get(cv2.CAP_PROP_FPS)),
+            n_frames=int(cap.get(cv2.CAP_PROP_FRAME_COUNT)),
+        )
+    finally:
+        cap.release()
+
+
+def iter_frames(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
+    """Decode ``path`` frame by frame as BGR uint8 arrays (H, W, 3)."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise PosekitError(f"{path}: OpenCV cannot open this video (corrupt or unknown codec)")
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        cap.release()
+
+
+@contextlib.contextmanager
+def video_writer(
+    path: str | os.PathLike[str], fps: float, size: tuple[int, int], fourcc: str = "mp4v"
+) -> Iterator[cv2.VideoWriter]:
+    """A ``cv2.VideoWriter`` for ``size = (width, height)`` whose file appears atomically."""
+    with atomic_path(path) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*fourcc), float(fps), size)
+        if not writer.isOpened():
+            raise PosekitError(f"{path}: cannot open a video writer (codec {fourcc!r})")
+        try:
+            yield writer
+        finally:
+            writer.release()
+
+
+def write_video(
+    path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float
+) -> Path:
+    """Write BGR uint8 frames (all the same size) to ``path`` atomically; returns the path."""
+    it = iter(frames)
+    try:
+        first = next(it)
+    except StopIteration:
+        raise PosekitError(f"{path}: no frames to write") from None
+    height, width = first.shape[:2]
+    with video_writer(path, fps, (width, height)) as writer:
+        writer.write(first)
+        for frame in it:
+            writer.write(frame)
+    return Path(path)
