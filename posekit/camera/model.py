@@ -201,7 +201,7 @@ class Camera:
     def pixel_rays(self, pixels: ArrayLike) -> FloatArray:
         """Unit viewing rays in world coordinates (..., 3) through pixels (..., 2)."""
         xy = self.undistort_points(pixels)
-        rays_cam = np.concatenate([xy, np.ones(xy.shape[:-1] + (1,))], axis=-1)
+        rays_cam = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
         rays = rays_cam @ self.rotation  # R^T applied to row vectors
         return rays / np.linalg.norm(rays, axis=-1, keepdims=True)
 

@@ -71,7 +71,7 @@ def video_writer(
 ) -> Iterator[cv2.VideoWriter]:
     """A ``cv2.VideoWriter`` for ``size = (width, height)`` whose file appears atomically."""
     with atomic_path(path) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*fourcc), float(fps), size)
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*fourcc), float(fps), size)
         if not writer.isOpened():
             raise PosekitError(f"{path}: cannot open a video writer (codec {fourcc!r})")
         try:

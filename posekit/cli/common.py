@@ -1,0 +1,75 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from posekit.errors import PosekitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def project_option(func: F) -> F:
+    return click.option(
+        "--project", "-p", "project_dir", type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."), show_default="current folder", help="Project folder.",
+    )(func)
+
+
+def selection_options(func: F) -> F:
+    func = click.option(
+        "--trial", "-t", default=None, help="Only trials whose name matches this pattern."
+    )(func)
+    func = click.option(
+        "--session", "-s", default=None,
+        help="Only sessions whose path (e.g. subj1/day2) matches this pattern.",
+    )(func)
+    return func
+
+
+def overwrite_option(func: F) -> F:
+    return click.option(
+        "--overwrite", is_flag=True, help="Redo outputs that are already up to date."
+    )(func)
+
+
+def setup_logging(verbosity: int) -> None:
+    level = logging.INFO - 10 * verbosity
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s: %(message)s")
+
+
+@contextlib.contextmanager
+def domain_errors() -> Iterator[None]:
+    """Turn posekit's domain errors into clean click errors (exit status 1)."""
+    try:
+        yield
+    except PosekitError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def echo_summaries(summaries: Sequence[Any]) -> bool:
+    """Print one block per step summary; return True when every step succeeded."""
+    all_ok = True
+    for summary in summaries:
+        if summary.unavailable:
+            click.secho(
+                f"{summary.step}: not yet available in this version of posekit "
+                f"({len(summary.results)} unit(s) not processed)", fg="yellow",
+            )
+            all_ok = False
+            continue
+        counts = summary.counts()
+        parts = [f"{counts.get(s, 0)} {s}" for s in ("done", "skipped", "failed")]
+        if not summary.results:
+            parts = ["nothing to do"]
+        click.echo(f"{summary.step}: " + ", ".join(parts))
+        for res in summary.failed:
+            click.secho(f"  FAILED {res.unit}: {res.message}", fg="red", err=True)
+            all_ok = False
+    return all_ok

@@ -1,0 +1,36 @@
+"""``posekit status``: a table of trials, cameras and step states."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from posekit.project import Project
+from posekit.project.pipeline import project_status
+from posekit.project.steps import PIPELINE
+
+SYMBOLS = {"done": "done", "outdated": "outdated", "missing": "-", "no calibration": "no calib"}
+
+
+def print_status(project_dir: Path, session: str | None, trial: str | None) -> None:
+    project = Project.open(project_dir)
+    trials = project.trials(session, trial)
+    rows = project_status(trials)
+    sessions = {r.session for r in rows}
+    click.echo(f"Project {project.root}: {len(sessions)} session(s), {len(rows)} trial(s)")
+    if not rows:
+        click.echo("No trials found: put videos named like <trial>-camA.mp4 in "
+                   f"<session>/{project.config.pipeline.videos_raw}/ "
+                   f"(nesting = {project.config.nesting}).")
+        return
+    header = ["session", "trial", "cameras", *PIPELINE]
+    table = [header] + [
+        [r.session or ".", r.trial, ",".join(r.cameras), *(SYMBOLS[r.steps[s]] for s in PIPELINE)]
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for n, row in enumerate(table):
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            click.echo("  ".join("-" * w for w in widths))

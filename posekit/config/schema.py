@@ -1,0 +1,244 @@
+"""The typed configuration schema: the one place where every default lives.
+
+Keys and section names follow Anipose's ``config.toml`` so that an Anipose project's config
+loads unchanged; keys Anipose has that posekit does not use yet are accepted and documented
+as such. Each field's ``description`` is the comment written into ``config_template.toml``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    """Base of every config table: unknown keys are errors, values are type-checked."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, strict=False)
+
+
+class CalibrationConfig(Section):
+    """[calibration]: the calibration board and camera model."""
+
+    board_type: Literal["charuco", "checkerboard"] = Field(
+        "charuco", description='calibration board: "charuco" or "checkerboard"'
+    )
+    board_size: tuple[int, int] = Field(
+        (10, 7), description="number of squares along the board's [width, height]"
+    )
+    board_marker_bits: int = Field(4, ge=3, le=7, description="ArUco marker size in bits (4 = 4x4)")
+    board_marker_dict_number: int = Field(
+        50, description="number of markers in the ArUco dictionary: 50, 100, 250 or 1000"
+    )
+    board_marker_length: float = Field(
+        18.75, gt=0, description="side of one ArUco marker, in the units of `units`"
+    )
+    board_square_side_length: float = Field(
+        25.0, gt=0, description="side of one chessboard square, in the units of `units`"
+    )
+    board_marker_separation_length: float | None = Field(
+        None, description="Anipose key for ArUco grid boards (accepted, not used)"
+    )
+    legacy: bool = Field(
+        False, description="board printed with the pre-OpenCV-4.6 ChArUco layout"
+    )
+    inverted: bool = Field(False, description="board printed with inverted colours")
+    units: str = Field(
+        "mm", description="unit of the board lengths; 3D outputs are in this unit"
+    )
+    fisheye: bool = Field(False, description="fit OpenCV's fisheye lens model")
+    animal_calibration: bool = Field(
+        False, description="Anipose key (accepted, not used)"
+    )
+    calibration_init: str | None = Field(
+        None, description="Anipose key: calibration.toml to start from (accepted, not used)"
+    )
+
+
+class DetectionConfig(Section):
+    """[detection]: 2D keypoint detection."""
+
+    backend: str = Field("mediapipe", description="2D detector backend")
+    model_complexity: int = Field(
+        1, ge=0, le=2, description="MediaPipe BlazePose model: 0 lite, 1 full (shipped), 2 heavy"
+    )
+    model_path: str | None = Field(
+        None, description="path to your own model file (never downloaded); unset = shipped model"
+    )
+    min_detection_confidence: float = Field(
+        0.5, ge=0, le=1, description="minimum person-detection confidence"
+    )
+    min_tracking_confidence: float = Field(
+        0.5, ge=0, le=1, description="minimum landmark-tracking confidence"
+    )
+
+
+class FilterConfig(Section):
+    """[filter]: Anipose's 2D filter section (accepted for compatibility)."""
+
+    enabled: bool = Field(False, description="filter 2D keypoints before triangulation")
+    type: str = Field("medfilt", description="filter type")
+    medfilt: int = Field(13, description="median filter window, frames")
+    offset_threshold: float = Field(25, description="jump threshold, pixels")
+    score_threshold: float = Field(0.05, description="drop 2D points below this score")
+    spline: bool = Field(True, description="spline-interpolate removed points")
+    max_offset: float = Field(5, description="Anipose key (accepted)")
+    threshold_distance: float = Field(20, description="Anipose key (accepted)")
+    n_back: int = Field(4, description="Anipose key (accepted)")
+    multiprocessing: bool = Field(False, description="Anipose key (accepted)")
+
+
+class Filter3dConfig(Section):
+    """[filter3d]: Anipose's 3D filter section (accepted for compatibility)."""
+
+    enabled: bool = Field(False, description="filter 3D keypoints after triangulation")
+    medfilt: int = Field(7, description="median filter window, frames")
+    offset_threshold: float = Field(40, description="jump threshold, 3D units")
+    n_back: int = Field(5, description="Anipose key (accepted)")
+    score_threshold: float = Field(0.1, description="Anipose key (accepted)")
+    error_threshold: float = Field(100, description="Anipose key (accepted)")
+
+
+class TriangulationConfig(Section):
+    """[triangulation]: camera naming and 3D reconstruction."""
+
+    cam_regex: str = Field(
+        "-(cam[A-Za-z0-9]+)$",
+        description="regex on the video file name (no extension) whose first group is the "
+        "camera name; the trial name is the file name with the match removed",
+    )
+    triangulate: bool = Field(True, description="run triangulation in run-all")
+    cam_align: str | None = Field(None, description="Anipose key: camera to align axes to")
+    ransac: bool = Field(False, description="Anipose key: RANSAC camera selection")
+    optim: bool = Field(True, description="spatiotemporal optimisation")
+    constraints: list[list[str]] = Field(
+        default_factory=list, description="pairs of keypoints with a fixed distance (strong)"
+    )
+    constraints_weak: list[list[str]] = Field(
+        default_factory=list, description="pairs of keypoints with a fixed distance (weak)"
+    )
+    scale_smooth: float = Field(2.0, ge=0, description="weight of the smoothness term")
+    scale_length: float = Field(2.0, ge=0, description="weight of strong length constraints")
+    scale_length_weak: float = Field(1.0, ge=0, description="weight of weak length constraints")
+    reproj_error_threshold: float = Field(
+        5.0, gt=0, description="reprojection error (pixels) above which a view is an outlier"
+    )
+    score_threshold: float = Field(
+        0.5, ge=0, le=1, description="2D points with a lower score are not used"
+    )
+    n_deriv_smooth: int = Field(3, ge=1, le=4, description="time derivative that is smoothed")
+    reference_point: str | None = Field(None, description="keypoint placed at the origin")
+    axes: list[list[str]] = Field(
+        default_factory=list,
+        description='axis alignment, e.g. [["x", "left_hip", "right_hip"], ["z", ...]]',
+    )
+    optim_chunking: bool = Field(True, description="optimise long recordings in chunks")
+    optim_chunking_size: int = Field(200, gt=0, description="frames per optimisation chunk")
+
+
+class SyncConfig(Section):
+    """[sync]: per-camera frame offsets."""
+
+    enabled: bool = Field(True, description="estimate offsets in run-all")
+    max_lag_s: float = Field(10.0, gt=0, description="largest offset searched, seconds")
+    offsets: dict[str, int] = Field(
+        default_factory=dict,
+        description="fixed offsets by camera name (frames); set all to 0 for hardware sync",
+    )
+
+
+class ComputeConfig(Section):
+    """[compute]: parallel execution."""
+
+    jobs: int = Field(0, ge=0, description="worker processes; 0 = one per CPU core")
+
+
+class PipelineConfig(Section):
+    """[pipeline]: folder names inside each session (Anipose's names by default)."""
+
+    videos_raw: str = Field("videos-raw", description="raw videos of the trials")
+    pose_2d: str = Field("pose-2d", description="2D keypoints per video")
+    pose_2d_filter: str = Field("pose-2d-filtered", description="filtered 2D keypoints")
+    sync: str = Field("sync", description="per-trial sync.toml files")
+    pose_3d: str = Field("pose-3d", description="3D keypoints per trial")
+    pose_3d_filter: str = Field("pose-3d-filtered", description="filtered 3D keypoints")
+    angles: str = Field("angles", description="joint angles per trial")
+    summaries: str = Field("summaries", description="project-wide summary tables")
+    calibration_videos: str = Field(
+        "calibration", description="folder with calibration videos, searched upward"
+    )
+    calibration_results: str = Field(
+        "calibration", description="folder (beside it) that receives calibration.toml"
+    )
+    videos_labeled_2d: str = Field("videos-labeled", description="2D labeled videos")
+    videos_labeled_2d_filter: str = Field(
+        "videos-labeled-filtered", description="filtered 2D labeled videos"
+    )
+    videos_labeled_3d: str = Field("videos-3d", description="3D labeled videos")
+    videos_labeled_3d_filter: str = Field(
+        "videos-3d-filtered", description="filtered 3D labeled videos"
+    )
+    videos_combined: str = Field("videos-combined", description="combined videos")
+    videos_compare: str = Field("videos-compare", description="comparison videos")
+    reports: str = Field("reports", description="HTML reports and figures")
+
+
+class ManualVerificationConfig(Section):
+    """[manual_verification]: Anipose key (accepted, not used)."""
+
+    manually_verify: bool = Field(False, description="Anipose key (accepted, not used)")
+
+
+class LabelingConfig(Section):
+    """[labeling]: skeleton lines drawn on labeled videos."""
+
+    scheme: list[list[str]] = Field(
+        default_factory=list, description="lists of keypoints joined by lines"
+    )
+
+
+class CameraOptions(Section):
+    """[cameras.<name>]: per-camera options (Anipose's crop offset)."""
+
+    offset: list[int] | None = Field(None, description="crop [x, y, width, height]")
+
+
+class Config(Section):
+    """The whole configuration, as resolved for one trial (or the project)."""
+
+    project: str | None = Field(None, description="project name (default: the folder name)")
+    path: str | None = Field(None, description="Anipose key: project path (accepted, not used)")
+    model_folder: str | None = Field(
+        None, description="Anipose key: DeepLabCut model folder (accepted, not used)"
+    )
+    nesting: int = Field(
+        1, ge=-1, description="folder levels between the project and a session "
+        "(0 = the project is the session, -1 = any depth)"
+    )
+    video_extension: str = Field(
+        "auto", description='video file extension, or "auto" for mp4/avi/mov/mkv/webm/mpg/m4v'
+    )
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)  # type: ignore[arg-type]
+    detection: DetectionConfig = Field(default_factory=DetectionConfig)  # type: ignore[arg-type]
+    filter: FilterConfig = Field(default_factory=FilterConfig)  # type: ignore[arg-type]
+    filter3d: Filter3dConfig = Field(default_factory=Filter3dConfig)  # type: ignore[arg-type]
+    triangulation: TriangulationConfig = Field(default_factory=TriangulationConfig)  # type: ignore[arg-type]
+    sync: SyncConfig = Field(default_factory=SyncConfig)  # type: ignore[arg-type]
+    angles: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='joint angles: name = [a, b, c] is the angle at b, in degrees',
+    )
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)  # type: ignore[arg-type]
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)  # type: ignore[arg-type]
+    manual_verification: ManualVerificationConfig = Field(
+        default_factory=ManualVerificationConfig  # type: ignore[arg-type]
+    )
+    labeling: LabelingConfig = Field(default_factory=LabelingConfig)  # type: ignore[arg-type]
+    cameras: dict[str, CameraOptions] = Field(
+        default_factory=dict, description="per-camera options, [cameras.<name>]"
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of every value (None values dropped, as TOML has no null)."""
+        return self.model_dump(mode="json", exclude_none=True)

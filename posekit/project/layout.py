@@ -1,0 +1,244 @@
+"""The project folder tree: sessions, trials, cameras, calibration and output paths.
+
+Anipose's conventions, unchanged:
+
+- ``config.toml`` at the project root; sessions are the folders ``nesting`` levels below it
+  (``nesting = 0``: the project folder is the only session; ``-1``: every folder that has a
+  raw-videos folder, at any depth).
+- Raw videos of a session sit in ``<session>/videos-raw/``. The camera is the first group of
+  ``[triangulation] cam_regex`` matched on the file name without extension, and the trial
+  name is the file name with that match removed, so one folder may hold many trials.
+- The calibration folder is searched from the session upward to the project root.
+- Outputs go into folders named as Anipose names them (renamable under ``[pipeline]``).
+
+posekit adds a configuration cascade: a ``config.toml`` in any folder between the project
+and a session overrides the one above it, and ``<session>/config.<trial>.toml`` overrides it
+for one trial.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from posekit.config import Config, load_config
+from posekit.errors import ConfigError, ProjectError
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "config.toml"
+AUTO_VIDEO_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "webm", "mpg", "mpeg", "m4v")
+
+
+def natural_key(text: str) -> list[int | str]:
+    """Sort key that orders embedded numbers by value: ``cam2`` before ``cam10``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
+def video_extensions(config: Config) -> tuple[str, ...]:
+    """Lower-case extensions (no dot) accepted as videos under ``config``."""
+    ext = config.video_extension.strip().lstrip(".").lower()
+    return AUTO_VIDEO_EXTENSIONS if ext in ("", "auto") else (ext,)
+
+
+def split_camera(stem: str, cam_regex: str) -> tuple[str, str] | None:
+    """``(trial, camera)`` of a video file stem, or None when ``cam_regex`` does not match."""
+    try:
+        pattern = re.compile(cam_regex)
+    except re.error as exc:
+        raise ConfigError(
+            f"[triangulation] cam_regex: invalid regular expression ({exc})"
+        ) from None
+    match = pattern.search(stem)
+    if match is None:
+        return None
+    if not match.groups():
+        raise ConfigError(
+            f"[triangulation] cam_regex {cam_regex!r} has no group: put the camera name in "
+            "parentheses, e.g. '-cam([A-Z])$'"
+        )
+    camera = (match.group(1) or "").strip()
+    trial = (stem[: match.start()] + stem[match.end():]).strip()
+    return trial, camera
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trial: the videos of one take, one per camera, in a session."""
+
+    session: Session
+    name: str
+    videos: dict[str, Path]  # camera name -> raw video, in natural camera order
+
+    @property
+    def cameras(self) -> list[str]:
+        return list(self.videos)
+
+    @property
+    def key(self) -> str:
+        """``session/trial`` label used in messages and filters."""
+        return f"{self.session.key}/{self.name}" if self.session.key else self.name
+
+    @property
+    def config_path(self) -> Path:
+        """Per-trial override file (may not exist)."""
+        return self.session.path / f"config.{self.name}.toml"
+
+    @property
+    def config_files(self) -> list[Path]:
+        files = list(self.session.config_files)
+        if self.config_path.is_file():
+            files.append(self.config_path)
+        return files
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_files)
+
+    def output_dir(self, step_folder: str) -> Path:
+        return self.session.path / step_folder
+
+
+@dataclass(frozen=True)
+class Session:
+    """A session folder holding a raw-videos folder."""
+
+    project: Project
+    path: Path
+    parts: tuple[str, ...]  # folder names from the project root down to this session
+    config_files: tuple[Path, ...] = field(default=())
+
+    @property
+    def key(self) -> str:
+        return "/".join(self.parts)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(list(self.config_files))
+
+    @property
+    def videos_dir(self) -> Path:
+        return self.path / self.config.pipeline.videos_raw
+
+    def calibration_folder(self) -> Path | None:
+        """Nearest folder at or above the session that holds the calibration folder."""
+        name = self.config.pipeline.calibration_videos
+        cur = self.path
+        while True:
+            if (cur / name).is_dir():
+                return cur
+            if cur == self.project.root or self.project.root not in cur.parents:
+                return None
+            cur = cur.parent
+
+    def trials(self) -> list[Trial]:
+        """Trials found in the session's raw-videos folder, in natural name order."""
+        folder = self.videos_dir
+        if not folder.is_dir():
+            return []
+        exts = video_extensions(self.config)
+        regex = self.config.triangulation.cam_regex
+        grouped: dict[str, dict[str, Path]] = {}
+        for path in sorted(folder.iterdir(), key=lambda p: natural_key(p.name)):
+            if not path.is_file() or path.suffix.lstrip(".").lower() not in exts:
+                continue
+            split = split_camera(path.stem, regex)
+            if split is None:
+                log.warning(
+                    "%s: no camera name found by cam_regex %r; file ignored", path, regex
+                )
+                continue
+            trial, cam = split
+            if cam in grouped.setdefault(trial, {}):
+                raise ProjectError(
+                    f"{folder}: trial {trial!r} has two videos for camera {cam!r}: "
+                    f"{grouped[trial][cam].name} and {path.name}"
+                )
+            grouped[trial][cam] = path
+        return [
+            Trial(self, name, dict(sorted(cams.items(), key=lambda kv: natural_key(kv[0]))))
+            for name, cams in sorted(grouped.items(), key=lambda kv: natural_key(kv[0]))
+        ]
+
+
+@dataclass(frozen=True)
+class Project:
+    """A posekit (or Anipose) project rooted at the folder holding ``config.toml``."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str]) -> Project:
+        path = Path(root).expanduser().resolve()
+        if not path.is_dir():
+            raise ProjectError(f"{path}: project folder not found")
+        if not (path / CONFIG_NAME).is_file():
+            raise ProjectError(
+                f"{path}: no {CONFIG_NAME} here, so this is not a posekit project; run "
+                f"`posekit init {root}` to create one, or pass --project DIR"
+            )
+        return cls(path)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config([self.root / CONFIG_NAME])
+
+    def _configs_down_to(self, parts: tuple[str, ...]) -> tuple[Path, ...]:
+        files = [self.root / CONFIG_NAME]
+        cur = self.root
+        for part in parts:
+            cur = cur / part
+            if (cur / CONFIG_NAME).is_file():
+                files.append(cur / CONFIG_NAME)
+        return tuple(files)
+
+    def _session(self, parts: tuple[str, ...]) -> Session:
+        return Session(self, self.root.joinpath(*parts), parts, self._configs_down_to(parts))
+
+    def _subfolders(self, path: Path) -> Iterator[Path]:
+        for child in sorted(path.iterdir(), key=lambda p: natural_key(p.name)):
+            if child.is_dir() and not child.name.startswith("."):
+                yield child
+
+    def sessions(self) -> list[Session]:
+        """Session folders under the project, following ``nesting``."""
+        nesting = self.config.nesting
+        if nesting == 0:
+            return [self._session(())]
+        found: list[Session] = []
+        videos_raw = self.config.pipeline.videos_raw
+
+        def walk(path: Path, parts: tuple[str, ...]) -> None:
+            for child in self._subfolders(path):
+                sub = (*parts, child.name)
+                if nesting < 0:
+                    session = self._session(sub)
+                    if session.videos_dir.is_dir():
+                        found.append(session)
+                    elif child.name != videos_raw:
+                        walk(child, sub)
+                elif len(sub) == nesting:
+                    found.append(self._session(sub))
+                else:
+                    walk(child, sub)
+
+        walk(self.root, ())
+        return [s for s in found if s.videos_dir.is_dir()]
+
+    def trials(self, session: str | None = None, trial: str | None = None) -> list[Trial]:
+        """Every trial, optionally filtered by shell-style patterns on session and trial."""
+        from fnmatch import fnmatchcase
+
+        out = []
+        for sess in self.sessions():
+            if session is not None and not fnmatchcase(sess.key, session):
+                continue
+            for tr in sess.trials():
+                if trial is None or fnmatchcase(tr.name, trial):
+                    out.append(tr)
+        return out

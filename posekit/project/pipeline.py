@@ -1,0 +1,46 @@
+"""Run the whole pipeline, and report which step is done for which trial."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from posekit.project.layout import Project, Trial
+from posekit.project.runner import StepSummary, freshness, run_step
+from posekit.project.steps import PIPELINE, STEPS, calibration_set
+
+
+def run_all(
+    project: Project,
+    trials: Sequence[Trial],
+    overwrite: bool = False,
+    progress: bool = True,
+    steps: Sequence[str] = PIPELINE,
+) -> list[StepSummary]:
+    """Run ``steps`` in order over ``trials``. Unavailable steps are reported, not run;
+    later steps still run on whatever outputs exist."""
+    return [run_step(name, project, trials, overwrite, progress) for name in steps]
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    session: str
+    trial: str
+    cameras: tuple[str, ...]
+    steps: dict[str, str]  # step -> "done" | "outdated" | "missing" | "no calibration"
+
+
+def project_status(trials: Sequence[Trial]) -> list[StatusRow]:
+    """One row per trial with the state of every pipeline step."""
+    rows = []
+    for trial in trials:
+        states: dict[str, str] = {}
+        cs = calibration_set(trial)
+        for name in PIPELINE:
+            step = STEPS[name]
+            if step.per == "calibration":
+                states[name] = "no calibration" if cs is None else freshness(step, cs)
+            else:
+                states[name] = freshness(step, trial)
+        rows.append(StatusRow(trial.session.key, trial.name, tuple(trial.cameras), states))
+    return rows

@@ -1,0 +1,158 @@
+"""The pipeline steps: what each one reads and writes, and where its code lives.
+
+A step runs per *unit*: a :class:`CalibrationSet` for ``calibrate``, a
+:class:`~posekit.project.layout.Trial` for the others. Output paths are defined here and
+nowhere else. A step whose ``func`` is None is not implemented in this version; the runner
+reports it as not yet available instead of pretending to run it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from posekit.config import Config, load_config
+from posekit.project.layout import Project, Trial, natural_key, split_camera, video_extensions
+
+
+@dataclass(frozen=True)
+class CalibrationSet:
+    """The calibration folder shared by the trials below ``owner``."""
+
+    project: Project
+    owner: Path  # folder that contains the calibration folder
+
+    @property
+    def key(self) -> str:
+        rel = self.owner.relative_to(self.project.root).as_posix()
+        return "calibration" if rel == "." else f"{rel}/calibration"
+
+    @property
+    def config_files(self) -> list[Path]:
+        """config.toml files from the project root down to ``owner``."""
+        files = [self.project.root / "config.toml"]
+        cur = self.project.root
+        for part in self.owner.relative_to(self.project.root).parts:
+            cur = cur / part
+            if (cur / "config.toml").is_file():
+                files.append(cur / "config.toml")
+        return files
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_files)
+
+    @property
+    def folder(self) -> Path:
+        return self.owner / self.config.pipeline.calibration_videos
+
+    @property
+    def output(self) -> Path:
+        return self.owner / self.config.pipeline.calibration_results / "calibration.toml"
+
+    def videos(self) -> dict[str, Path]:
+        """Calibration videos by camera name (natural order)."""
+        exts = video_extensions(self.config)
+        found: dict[str, Path] = {}
+        if self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.is_file() and path.suffix.lstrip(".").lower() in exts:
+                    split = split_camera(path.stem, self.config.triangulation.cam_regex)
+                    if split is not None:
+                        found[split[1]] = path
+        return dict(sorted(found.items(), key=lambda kv: natural_key(kv[0])))
+
+
+def calibration_set(trial: Trial) -> CalibrationSet | None:
+    """The calibration set a trial uses, or None when no calibration folder is found."""
+    owner = trial.session.calibration_folder()
+    return None if owner is None else CalibrationSet(trial.session.project, owner)
+
+
+Unit = Any  # CalibrationSet | Trial
+
+
+def pose_2d_path(trial: Trial, camera: str) -> Path:
+    return trial.output_dir(trial.config.pipeline.pose_2d) / f"{trial.videos[camera].stem}.csv"
+
+
+def sync_path(trial: Trial) -> Path:
+    return trial.output_dir(trial.config.pipeline.sync) / f"{trial.name}.toml"
+
+
+def pose_3d_path(trial: Trial) -> Path:
+    return trial.output_dir(trial.config.pipeline.pose_3d) / f"{trial.name}.csv"
+
+
+def angles_path(trial: Trial) -> Path:
+    return trial.output_dir(trial.config.pipeline.angles) / f"{trial.name}.csv"
+
+
+def _calib_output(trial: Trial) -> list[Path]:
+    cs = calibration_set(trial)
+    return [] if cs is None else [cs.output]
+
+
+def _pose_2d_all(trial: Trial) -> list[Path]:
+    return [pose_2d_path(trial, cam) for cam in trial.cameras]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pipeline step."""
+
+    name: str
+    help: str
+    per: Literal["calibration", "trial"]
+    inputs: Callable[[Unit], list[Path]]
+    outputs: Callable[[Unit], list[Path]]
+    func: str | None = None  # "module:function(unit, overwrite)"; None = not available yet
+
+    @property
+    def available(self) -> bool:
+        return self.func is not None
+
+    def load(self) -> Callable[..., Any]:
+        if self.func is None:
+            raise RuntimeError(f"step {self.name} is not available")
+        module, _, attr = self.func.partition(":")
+        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+STEPS: dict[str, Step] = {
+    step.name: step
+    for step in (
+        Step(
+            "calibrate", "ChArUco calibration of every calibration folder", "calibration",
+            inputs=lambda cs: list(cs.videos().values()),
+            outputs=lambda cs: [cs.output],
+        ),
+        Step(
+            "detect", "2D keypoints for every camera video", "trial",
+            inputs=lambda t: list(t.videos.values()),
+            outputs=_pose_2d_all,
+        ),
+        Step(
+            "sync", "per-camera frame offsets from the 2D keypoints", "trial",
+            inputs=_pose_2d_all,
+            outputs=lambda t: [sync_path(t)],
+        ),
+        Step(
+            "triangulate", "3D keypoints from 2D, calibration and offsets", "trial",
+            inputs=lambda t: [*_pose_2d_all(t), *_calib_output(t), sync_path(t)],
+            outputs=lambda t: [pose_3d_path(t)],
+        ),
+        Step(
+            "angles", "joint angles from the 3D keypoints", "trial",
+            inputs=lambda t: [pose_3d_path(t)],
+            outputs=lambda t: [angles_path(t)],
+        ),
+    )
+}
+
+#: The order in which ``run-all`` runs the steps.
+PIPELINE: tuple[str, ...] = ("calibrate", "detect", "sync", "triangulate", "angles")
