@@ -1,0 +1,5 @@
+"""``python -m posekit`` runs the command line."""
+
+from posekit.cli.main import main
+
+main()

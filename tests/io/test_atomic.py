@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from posekit.errors import PosekitError
+from posekit.io.atomic import atomic_path, write_text_atomic
+from posekit.io.video import iter_frames, probe_video, write_video
+
+
+def test_failed_write_leaves_nothing_and_keeps_old_file(tmp_path: Path) -> None:
+    target = write_text_atomic(tmp_path / "out.csv", "old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_new_file_appears_only_on_success(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "a.txt"
+    with atomic_path(target) as tmp:
+        tmp.write_text("x")
+        assert not target.exists()
+    assert target.read_text() == "x"
+
+
+def test_video_round_trip(tmp_path: Path) -> None:
+    frames = [np.full((48, 64, 3), 20 * i, np.uint8) for i in range(7)]
+    path = write_video(tmp_path / "v.mp4", frames, fps=25)
+    info = probe_video(path)
+    assert (info.width, info.height, info.n_frames, info.fps) == (64, 48, 7, 25.0)
+    assert sum(1 for _ in iter_frames(path)) == 7
+
+
+def test_missing_video_named(tmp_path: Path) -> None:
+    with pytest.raises(PosekitError, match="nope.mp4: video file not found"):
+        probe_video(tmp_path / "nope.mp4")
