@@ -85,7 +85,7 @@ def test_calibration_toml_round_trip_and_aniposelib_reads_it(tmp_path: Path) -> 
     path = save_calibration(group, tmp_path / "calibration.toml")
     back = load_calibration(path)
     assert back.names == group.names
-    pts = np.random.default_rng(0).uniform(-0.5, 0.5, (20, 3)) + [0, 0, 1]
+    pts = np.random.default_rng(0).uniform(-0.5, 0.5, (20, 3)) + np.array([0.0, 0.0, 1.0])
     np.testing.assert_allclose(back.project(pts), group.project(pts), atol=1e-9)
     anipose = AniposeGroup.load(str(path))
     assert anipose.get_names() == group.names

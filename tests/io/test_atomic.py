@@ -36,5 +36,5 @@ def test_video_round_trip(tmp_path: Path) -> None:
 
 
 def test_missing_video_named(tmp_path: Path) -> None:
-    with pytest.raises(PosekitError, match="nope.mp4: video file not found"):
+    with pytest.raises(PosekitError, match=r"nope\.mp4: video file not found"):
         probe_video(tmp_path / "nope.mp4")
