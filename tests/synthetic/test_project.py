@@ -1,0 +1,63 @@
+"""The synthetic project writer and `posekit demo` (real rendering, real video files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from posekit.camera import load_calibration
+from posekit.cli.main import cli
+from posekit.io.video import probe_video
+from posekit.project import Project
+from posekit.synthetic.project import SyntheticProjectSpec, write_synthetic_project
+
+SMALL = SyntheticProjectSpec(n_cams=2, calibration_frames=6, sessions=("s1", "s2"),
+                             trials=(("arms", "arm_raise_front", 0.5),), seed=3)
+
+
+def test_small_project_is_a_valid_posekit_project(tmp_path: Path) -> None:
+    root = write_synthetic_project(tmp_path / "proj", SMALL)
+    project = Project.open(root)
+    trials = project.trials()
+    assert [t.key for t in trials] == ["s1/arms", "s2/arms"]
+    for trial in trials:
+        assert trial.cameras == ["cam1", "cam2"]
+        info = probe_video(trial.videos["cam1"])
+        assert info.n_frames == 16 and info.fps == 30.0
+    truth = load_calibration(root / "ground-truth" / "calibration.toml")
+    assert truth.names == ["cam1", "cam2"]
+    assert (root / "ground-truth" / "s1" / "arms-points3d.csv").is_file()
+    assert (root / "ground-truth" / "charuco_truth.npz").is_file()
+    cfg = project.config.calibration
+    assert (cfg.board_size, cfg.units) == ((SMALL.board.squares_x, SMALL.board.squares_y), "m")
+
+
+def test_generation_is_deterministic(tmp_path: Path) -> None:
+    a = write_synthetic_project(tmp_path / "a", SMALL)
+    b = write_synthetic_project(tmp_path / "b", SMALL)
+    for rel in ("ground-truth/s1/arms.npz", "ground-truth/charuco_truth.npz"):
+        da, db = np.load(a / rel), np.load(b / rel)
+        assert sorted(da.files) == sorted(db.files)
+        for key in da.files:
+            np.testing.assert_array_equal(da[key], db[key])
+    for rel in ("s1/videos-raw/arms-cam2.mp4", "calibration/calib-cam1.mp4"):
+        assert (a / rel).read_bytes() == (b / rel).read_bytes()
+
+
+def test_demo_command_runs_offline(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "ground truth:" in result.output
+    assert "not yet available" in result.output  # steps still to come say so plainly
+    assert [t.key for t in Project.open(target).trials()] == ["session1/squat"]
+    again = CliRunner().invoke(cli, ["demo", str(target)])  # reuses the data
+    assert again.exit_code == 0 and "Writing" not in again.output
+
+
+def test_demo_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    (tmp_path / "thesis.tex").write_text("x")
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path)])
+    assert result.exit_code == 1 and "not a posekit demo" in result.output
