@@ -50,6 +50,10 @@ class SyntheticProjectSpec:
     board: BoardSpec = field(default_factory=BoardSpec)
 
 
+#: The spec of ``example_project/`` in the repository (kept to a few MB).
+EXAMPLE_SPEC = SyntheticProjectSpec(calibration_frames=60, trials=(("squat", "squat", 2.0),))
+
+
 def project_config(spec: SyntheticProjectSpec, name: str) -> str:
     """config.toml text describing the synthetic board (units: metres)."""
     b = spec.board

@@ -38,3 +38,14 @@ def test_video_round_trip(tmp_path: Path) -> None:
 def test_missing_video_named(tmp_path: Path) -> None:
     with pytest.raises(PosekitError, match=r"nope\.mp4: video file not found"):
         probe_video(tmp_path / "nope.mp4")
+
+
+def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = write_text_atomic(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -61,3 +61,20 @@ def test_demo_refuses_a_foreign_folder(tmp_path: Path) -> None:
     (tmp_path / "thesis.tex").write_text("x")
     result = CliRunner().invoke(cli, ["demo", str(tmp_path)])
     assert result.exit_code == 1 and "not a posekit demo" in result.output
+
+
+def test_committed_example_project_matches_the_generator() -> None:
+    from posekit.synthetic.project import EXAMPLE_SPEC, project_config
+    from posekit.synthetic.rig import make_rig
+
+    root = Path(__file__).resolve().parents[2] / "example_project"
+    project = Project.open(root)
+    assert (root / "config.toml").read_text() == project_config(EXAMPLE_SPEC, "example_project")
+    (trial,) = project.trials()
+    assert trial.cameras == ["cam1", "cam2", "cam3"]
+    truth = load_calibration(root / "ground-truth" / "calibration.toml")
+    rig = make_rig(EXAMPLE_SPEC.n_cams, seed=EXAMPLE_SPEC.seed)
+    for ours, expected in zip(truth, rig, strict=True):
+        np.testing.assert_allclose(ours.matrix, expected.matrix)
+        np.testing.assert_allclose(ours.tvec, expected.tvec)
+    assert probe_video(trial.videos["cam2"]).n_frames == 61
