@@ -129,7 +129,7 @@ def _capsules(p0: FloatArray, p1: FloatArray, radii: FloatArray, n_cap: int = 3
 
 
 def _limbs(mesh: _Mesh, p: FloatArray, h: float, st: PersonStyle) -> None:
-    """Arms, legs, neck and thumbs as capsules; sleeves and trousers by colour bands."""
+    """Arms, legs and neck as tapered capsules; sleeves and trousers by colour bands."""
     skin, shirt, trousers = st.skin, st.shirt, st.trousers
     segs = [  # (from, to, radius profile × h, colour of each of the 10 bands along it)
         ("{s}_shoulder", "{s}_elbow", (0.034, 0.031, 0.028, 0.025, 0.023),
@@ -342,7 +342,7 @@ def _shadow(img: NDArray[np.uint8], camera: Camera, p: FloatArray, r_max: float)
     size = float(np.linalg.norm(across)) / 0.12  # ≈ body height
     ex = _unit(np.array([across[0], across[1], 0.0]))
     ang = np.linspace(0, 2 * np.pi, 32, endpoint=False)[:, None]
-    ring = (feet.mean(0) * [1, 1, 0] + 0.001 + 0.17 * size * np.cos(ang) * ex
+    ring = (feet.mean(0) * [1, 1, 0] + [0, 0, 0.001] + 0.17 * size * np.cos(ang) * ex
             + 0.22 * size * np.sin(ang) * np.cross([0.0, 0.0, 1.0], ex))
     uv, ok = _project_polys(camera, ring[None], r_max)
     if not ok[0]:
@@ -365,7 +365,8 @@ def _shadow(img: NDArray[np.uint8], camera: Camera, p: FloatArray, r_max: float)
 class PersonRenderer:
     """Renders the person for one camera; the background is rendered once, on creation.
 
-    ``seed`` seeds the sensor noise (only used when ``style.noise_sigma`` > 0).
+    ``seed`` seeds the sensor noise (only when ``style.noise_sigma`` > 0): each frame adds
+    one of four seeded Gaussian noise images, chosen at random.
     """
 
     def __init__(self, camera: Camera, style: PersonStyle | None = None, seed: int = 0):
@@ -375,6 +376,7 @@ class PersonRenderer:
         self._rng = np.random.default_rng(seed)
         self._light = _unit(np.asarray(self.style.light, dtype=np.float64))
         self._r_max = _fold_radius(camera)
+        self._noise: list[tuple[NDArray[np.uint8], NDArray[np.uint8]]] = []
 
     def render(self, landmarks: ArrayLike) -> NDArray[np.uint8]:
         """BGR uint8 frame (H, W, 3) showing the person with landmarks (33, 3) metres."""
@@ -396,8 +398,13 @@ class PersonRenderer:
         for poly, col in zip(pts, cols, strict=True):
             cv2.fillConvexPoly(img, poly, col, cv2.LINE_AA, 4)
         if self.style.noise_sigma > 0:
-            noise = self._rng.standard_normal(img.shape, dtype=np.float32)
-            img = np.clip(img + self.style.noise_sigma * noise, 0, 255).astype(np.uint8)
+            if not self._noise:  # a few seeded noise images, split into +/- parts
+                noise = self.style.noise_sigma * self._rng.standard_normal(
+                    (4, *img.shape), dtype=np.float32)
+                self._noise = [(np.clip(n, 0, 255).astype(np.uint8),
+                                np.clip(-n, 0, 255).astype(np.uint8)) for n in noise]
+            plus, minus = self._noise[int(self._rng.integers(len(self._noise)))]
+            img = cv2.subtract(cv2.add(img, plus), minus)
         return img
 
 
@@ -429,13 +436,14 @@ def render_person_videos(
     ``keypoints`` (33,), ``fps`` (n_cams,), ``points3d`` (as given), ``points2d``
     (n_cams, n_frames, 33, 2) pixels through the full lens model (NaN behind a camera),
     ``angle_<name>`` (per :func:`posekit.synthetic.person.joint_angles`, shape of
-    ``points3d`` without the last two axes) and ``times`` (s) when given.
+    ``points3d`` without the last two axes) and ``times`` (s, (n_frames,) or
+    (n_cams, n_frames)) when given.
     """
     pts = np.asarray(landmarks, dtype=np.float64)
     n_cams = len(group)
-    if pts.ndim == 3:
+    if pts.ndim == 3 and pts.shape[1:] == (33, 3):
         per_cam = np.broadcast_to(pts, (n_cams, *pts.shape))
-    elif pts.ndim == 4 and len(pts) == n_cams:
+    elif pts.ndim == 4 and pts.shape[0] == n_cams and pts.shape[2:] == (33, 3):
         per_cam = pts
     else:
         raise ValueError(f"landmarks must be (n_frames, 33, 3) or ({n_cams}, n_frames, 33, 3),"
