@@ -188,7 +188,8 @@ class Project:
     def config(self) -> Config:
         return load_config([self.root / CONFIG_NAME])
 
-    def _configs_down_to(self, parts: tuple[str, ...]) -> tuple[Path, ...]:
+    def configs_down_to(self, parts: tuple[str, ...]) -> tuple[Path, ...]:
+        """config.toml files from the project root down through the folders ``parts``."""
         files = [self.root / CONFIG_NAME]
         cur = self.root
         for part in parts:
@@ -198,7 +199,7 @@ class Project:
         return tuple(files)
 
     def _session(self, parts: tuple[str, ...]) -> Session:
-        return Session(self, self.root.joinpath(*parts), parts, self._configs_down_to(parts))
+        return Session(self, self.root.joinpath(*parts), parts, self.configs_down_to(parts))
 
     def _subfolders(self, path: Path) -> Iterator[Path]:
         for child in sorted(path.iterdir(), key=lambda p: natural_key(p.name)):

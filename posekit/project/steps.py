@@ -34,13 +34,7 @@ class CalibrationSet:
     @property
     def config_files(self) -> list[Path]:
         """config.toml files from the project root down to ``owner``."""
-        files = [self.project.root / "config.toml"]
-        cur = self.project.root
-        for part in self.owner.relative_to(self.project.root).parts:
-            cur = cur / part
-            if (cur / "config.toml").is_file():
-                files.append(cur / "config.toml")
-        return files
+        return list(self.project.configs_down_to(self.owner.relative_to(self.project.root).parts))
 
     @cached_property
     def config(self) -> Config:
