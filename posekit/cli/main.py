@@ -49,14 +49,18 @@ def _run(project_dir: Path, steps: tuple[str, ...], session: str | None, trial: 
         raise SystemExit(1)
 
 
-def _step_command(name: str, help_text: str) -> None:
-    @cli.command(name=name, help=help_text)
+def _step_command(name: str, help_text: str) -> click.Command:
     @project_option
     @selection_options
     @overwrite_option
     def command(project_dir: Path, session: str | None, trial: str | None,
                 overwrite: bool) -> None:
-        _run(project_dir, (name,), session, trial, overwrite)
+        if click.get_current_context().invoked_subcommand is None:
+            _run(project_dir, (name,), session, trial, overwrite)
+
+    if name == "calibrate":  # a group: `posekit calibrate` runs it, sub-commands help it
+        return cli.group(name=name, help=help_text, invoke_without_command=True)(command)
+    return cli.command(name=name, help=help_text)(command)
 
 
 def _register_steps() -> None:
@@ -67,6 +71,58 @@ def _register_steps() -> None:
 
 
 _register_steps()
+_calibrate = cli.commands["calibrate"]
+assert isinstance(_calibrate, click.Group)
+
+
+@_calibrate.command(name="draw-board")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path),
+                default=Path("board.pdf"))
+@project_option
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="config.toml describing the board (default: the project's).")
+@click.option("--dpi", default=300, show_default=True, help="Printer resolution.")
+@click.option("--paper", default="A4", show_default=True,
+              help='A0-A5, letter, legal, tabloid, "WxH" in mm, or "fit".')
+@click.option("--landscape/--portrait", default=None, help="Page orientation (default: best).")
+def draw_board(output: Path, project_dir: Path, config_file: Path | None, dpi: int, paper: str,
+               landscape: bool | None) -> None:
+    """Write a printable PNG or PDF of exactly the board the config describes."""
+    from posekit.calibration.board import Board
+    from posekit.calibration.draw import board_page, write_board
+    from posekit.config import load_config
+
+    with domain_errors():
+        files = [config_file] if config_file else [project_dir / "config.toml"]
+        cfg = load_config([f for f in files if f.is_file()]).calibration
+        board = Board.from_config(cfg)
+        write_board(board, output, dpi=dpi, paper=paper, landscape=landscape)
+        _, info = board_page(board, dpi=dpi, paper=paper, landscape=landscape)
+    click.echo(f"Wrote {output}: {board.describe()}.")
+    click.echo(f"Print at 100 % scale, then measure a square: it must be {info.square_mm:.2f} mm.")
+
+
+@_calibrate.command(name="import")
+@click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="calibration.toml to write (default: the project's calibration folder).")
+@project_option
+def import_command(source: Path, output: Path | None, project_dir: Path) -> None:
+    """Convert an existing calibration (Anipose/FreeMoCap .toml, Qualisys .qca.txt)."""
+    from posekit.calibration.imports import import_calibration
+    from posekit.camera.toml_io import save_calibration
+    from posekit.config import load_config
+
+    with domain_errors():
+        group = import_calibration(source)
+        if output is None:
+            files = [f for f in [project_dir / "config.toml"] if f.is_file()]
+            pipeline = load_config(files).pipeline
+            output = project_dir / pipeline.calibration_results / "calibration.toml"
+        save_calibration(group, output)
+    units = group.metadata.get("units", "the source's units")
+    click.echo(f"Wrote {output}: {len(group)} cameras ({', '.join(group.names)}), "
+               f"lengths in {units}.")
 
 
 @cli.command(name="run-all")

@@ -25,9 +25,10 @@ class CalibrationConfig(Section):
         "charuco", description='calibration board: "charuco" or "checkerboard"'
     )
     board_size: tuple[int, int] = Field(
-        (10, 7), description="number of squares along the board's [width, height]"
+        (10, 7), description="ChArUco: squares along the board's [width, height]; "
+        "checkerboard: inner corners (as Anipose)"
     )
-    board_marker_bits: int = Field(4, ge=3, le=7, description="ArUco marker size in bits (4 = 4x4)")
+    board_marker_bits: int = Field(4, ge=4, le=7, description="ArUco marker size in bits (4 = 4x4)")
     board_marker_dict_number: int = Field(
         50, description="number of markers in the ArUco dictionary: 50, 100, 250 or 1000"
     )
@@ -44,7 +45,7 @@ class CalibrationConfig(Section):
         False, description="board printed with the pre-OpenCV-4.6 ChArUco layout"
     )
     inverted: bool = Field(False, description="board printed with inverted colours")
-    units: str = Field(
+    units: Literal["mm", "cm", "m", "in"] = Field(
         "mm", description="unit of the board lengths; 3D outputs are in this unit"
     )
     fisheye: bool = Field(False, description="fit OpenCV's fisheye lens model")
@@ -53,6 +54,33 @@ class CalibrationConfig(Section):
     )
     calibration_init: str | None = Field(
         None, description="Anipose key: calibration.toml to start from (accepted, not used)"
+    )
+    distortion_model: Literal["full", "k1k2p1p2", "k1k2", "k1", "none"] = Field(
+        "full", description='lens distortion to fit: "full" = k1 k2 p1 p2 k3, or fewer terms'
+    )
+    refine_intrinsics: bool = Field(
+        True, description="refine intrinsics in the multi-camera bundle adjustment"
+    )
+    min_board_corners: int = Field(
+        6, ge=4, description="corners a view needs to be used"
+    )
+    min_boards: int = Field(
+        10, ge=5, description="fewer usable views than this in a camera → diagnose the board"
+    )
+    max_view_angle: float = Field(
+        75.0, gt=0, lt=90, description="views more oblique than this (degrees) are not used "
+        "(intrinsics use at most 60)"
+    )
+    max_intrinsics_frames: int = Field(
+        60, ge=5, description="views per camera chosen for the first intrinsics fit"
+    )
+    world_frame: Literal["camera1", "board"] = Field(
+        "camera1", description='"camera1": origin and axes of camera 1 (as Anipose); '
+        '"board": on the board as placed in world_board_frame (flat on the floor → z up)'
+    )
+    world_board_frame: int | None = Field(
+        None, description="frame of the calibration videos whose board defines the world; "
+        "unset = the first frame seen by the most cameras"
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from posekit.config import Config, load_config
+from posekit.errors import ProjectError
 from posekit.project.layout import Project, Trial, natural_key, split_camera, video_extensions
 
 
@@ -49,16 +50,52 @@ class CalibrationSet:
         return self.owner / self.config.pipeline.calibration_results / "calibration.toml"
 
     def videos(self) -> dict[str, Path]:
-        """Calibration videos by camera name (natural order)."""
+        """Calibration recording per camera (natural order): a video file, or a folder of
+        images.
+
+        Videos directly in the calibration folder are told apart by ``cam_regex`` as in
+        trials. A sub-folder is one camera, named by ``cam_regex`` applied to the folder
+        name or else the folder name itself; it holds images (read in natural order) or
+        exactly one video.
+        """
         exts = video_extensions(self.config)
+        regex = self.config.triangulation.cam_regex
         found: dict[str, Path] = {}
+
+        def add(camera: str, path: Path) -> None:
+            if camera in found:
+                raise ProjectError(f"{self.folder}: two calibration recordings for camera "
+                                   f"{camera}: {found[camera].name} and {path.name}")
+            found[camera] = path
+
         if self.folder.is_dir():
-            for path in self.folder.iterdir():
+            for path in sorted(self.folder.iterdir(), key=lambda p: natural_key(p.name)):
                 if path.is_file() and path.suffix.lstrip(".").lower() in exts:
-                    split = split_camera(path.stem, self.config.triangulation.cam_regex)
+                    split = split_camera(path.stem, regex)
                     if split is not None:
-                        found[split[1]] = path
+                        add(split[1], path)
+                elif path.is_dir() and not path.name.startswith("."):
+                    source = _camera_folder_source(path, exts)
+                    if source is not None:
+                        split = split_camera(path.name, regex)
+                        add(split[1] if split else path.name, source)
         return dict(sorted(found.items(), key=lambda kv: natural_key(kv[0])))
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def _camera_folder_source(folder: Path, exts: tuple[str, ...]) -> Path | None:
+    """A camera sub-folder's recording: the folder itself when it holds images, its one
+    video otherwise, None when it holds neither."""
+    files = [p for p in folder.iterdir() if p.is_file()]
+    if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
+        return folder
+    videos = [p for p in files if p.suffix.lstrip(".").lower() in exts]
+    if len(videos) > 1:
+        raise ProjectError(f"{folder}: {len(videos)} videos in one camera folder; keep one "
+                           "calibration video (or the images) per camera folder")
+    return videos[0] if videos else None
 
 
 def calibration_set(trial: Trial) -> CalibrationSet | None:
@@ -89,6 +126,14 @@ def angles_path(trial: Trial) -> Path:
 def _calib_output(trial: Trial) -> list[Path]:
     cs = calibration_set(trial)
     return [] if cs is None else [cs.output]
+
+
+def _calibration_inputs(cs: CalibrationSet) -> list[Path]:
+    out: list[Path] = []
+    for source in cs.videos().values():
+        out += ([p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+                if source.is_dir() else [source])
+    return out
 
 
 def _pose_2d_all(trial: Trial) -> list[Path]:
@@ -122,8 +167,9 @@ STEPS: dict[str, Step] = {
     for step in (
         Step(
             "calibrate", "ChArUco calibration of every calibration folder", "calibration",
-            inputs=lambda cs: list(cs.videos().values()),
+            inputs=_calibration_inputs,
             outputs=lambda cs: [cs.output],
+            func="posekit.calibration.step:run",
         ),
         Step(
             "detect", "2D keypoints for every camera video", "trial",

@@ -561,6 +561,7 @@ def render_calibration_videos(
     shutter: float = 0.0,
     motion_samples: int = 5,
     trajectory: dict[str, Any] | None = None,
+    poses: tuple[ArrayLike, ArrayLike] | None = None,
     **render_kwargs: Any,
 ) -> tuple[list[Path], CalibrationTruth]:
     """Render one calibration video per camera and save the ground truth beside them.
@@ -570,7 +571,10 @@ def render_calibration_videos(
     exposure as a fraction of the frame interval: when positive each frame averages
     ``motion_samples`` poses across it (motion blur); the truth is at mid-exposure.
     ``render_kwargs`` go to :func:`render_frame` (defaults: ``blur_sigma=0.6``,
-    ``noise_sigma=1.5``); the noise of camera ``i``, frame ``f`` is seeded by
+    ``noise_sigma=1.5``). ``poses`` (rvecs, tvecs), each (n_frames, 3), replaces the
+    trajectory by explicit per-frame poses (e.g. from
+    :func:`posekit.synthetic.board_paths.calibration_session`; no motion blur then). The
+    noise of camera ``i``, frame ``f`` is seeded by
     ``[seed, i, f]``. Files are written atomically; frames are rendered one at a time.
     Returns the video paths (camera order) and the truth (also in ``truth_name``).
     """
@@ -579,9 +583,16 @@ def render_calibration_videos(
     offsets = shutter * np.linspace(-0.5, 0.5, motion_samples) if shutter > 0 else np.zeros(1)
     times = np.arange(n_frames)[:, None] + offsets
     trajectory = {"board": board, **(trajectory or {})}
-    rvecs, tvecs = board_pose_at(times, n_frames, seed, **trajectory)
-    truth = calibration_truth(group, board, *board_trajectory(n_frames, seed, **trajectory),
-                              fps=fps)
+    if poses is not None:
+        if shutter > 0:
+            raise ValueError("motion blur (shutter > 0) needs a trajectory, not fixed poses")
+        rvecs = np.asarray(poses[0], np.float64).reshape(n_frames, 1, 3)
+        tvecs = np.asarray(poses[1], np.float64).reshape(n_frames, 1, 3)
+        truth = calibration_truth(group, board, rvecs[:, 0], tvecs[:, 0], fps=fps)
+    else:
+        rvecs, tvecs = board_pose_at(times, n_frames, seed, **trajectory)
+        truth = calibration_truth(group, board, *board_trajectory(n_frames, seed, **trajectory),
+                                  fps=fps)
     paths = []
     for index, cam in enumerate(group):
         path = out / cam_pattern.format(name=cam.name, index=index)

@@ -27,6 +27,7 @@ from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import save_calibration
 from posekit.io.atomic import atomic_path, write_text_atomic
 from posekit.skeletons import MEDIAPIPE_33
+from posekit.synthetic.board_paths import calibration_session
 from posekit.synthetic.charuco import BoardSpec, render_calibration_videos
 from posekit.synthetic.motions import make_motion
 from posekit.synthetic.render_person import render_person_videos
@@ -48,6 +49,9 @@ class SyntheticProjectSpec:
     height: float = 1.75
     seed: int = 0
     board: BoardSpec = field(default_factory=BoardSpec)
+    #: calibration videos start with the board swept close to each camera
+    #: (:func:`posekit.synthetic.board_paths.calibration_session`), as users record them
+    calibration_sweeps: bool = True
 
 
 #: The spec of ``example_project/`` in the repository (kept to a few MB).
@@ -113,9 +117,11 @@ def write_synthetic_project(root: str | os.PathLike[str],
     truth.mkdir(exist_ok=True)
     save_calibration(rig, truth / "calibration.toml")
     log.info("rendering %d ChArUco calibration videos", len(rig))
+    poses = (calibration_session(rig, spec.board, spec.calibration_frames, spec.seed)
+             if spec.calibration_sweeps else None)
     _, _ = render_calibration_videos(
         rig, spec.board, root / "calibration", spec.calibration_frames, spec.fps,
-        seed=spec.seed, cam_pattern="calib-{name}.mp4",
+        seed=spec.seed, cam_pattern="calib-{name}.mp4", poses=poses,
     )
     calib_truth = root / "calibration" / "charuco_truth.npz"
     if calib_truth.exists():

@@ -1,0 +1,146 @@
+"""Board detection over calibration videos or image folders, in parallel over cameras.
+
+Results are dense NaN-filled arrays: ``corners[frame, corner_id] = (x, y)`` pixels, NaN
+where the corner was not found, so later steps stay vectorised. Frame ``i`` of every
+camera is taken to be the same instant (synchronised calibration recordings, as Anipose
+assumes); image folders are read in natural file-name order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from posekit.calibration.board import Board
+from posekit.errors import CalibrationError
+from posekit.io.video import iter_frames, probe_video
+from posekit.project.layout import natural_key
+from posekit.project.steps import IMAGE_SUFFIXES as IMAGE_EXTENSIONS
+
+log = logging.getLogger(__name__)
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass
+class CameraDetections:
+    """Board corners seen by one camera over its calibration recording."""
+
+    camera: str
+    source: Path
+    size: tuple[int, int]  # width, height in pixels
+    corners: FloatArray  # (n_frames, n_corners, 2), NaN where not found
+    n_markers: NDArray[np.int64]  # (n_frames,) ArUco markers seen (diagnosis)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.corners.shape[0])
+
+    @property
+    def counts(self) -> NDArray[np.int64]:
+        """Corners found per frame."""
+        return np.isfinite(self.corners[..., 0]).sum(axis=1)
+
+    def boards(self, min_corners: int) -> NDArray[np.int64]:
+        """Frames with at least ``min_corners`` corners."""
+        return np.flatnonzero(self.counts >= min_corners)
+
+    def padded(self, n_frames: int) -> FloatArray:
+        """Corners padded with NaN (or cut) to ``n_frames`` frames."""
+        out = np.full((n_frames, *self.corners.shape[1:]), np.nan)
+        n = min(n_frames, self.n_frames)
+        out[:n] = self.corners[:n]
+        return out
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files of a folder in natural name order."""
+    return sorted((p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
+                  key=lambda p: natural_key(p.name))
+
+
+def source_info(source: Path) -> tuple[int, tuple[int, int]]:
+    """Frame count and (width, height) of a video file or an image folder."""
+    if source.is_dir():
+        files = image_files(source)
+        if not files:
+            raise CalibrationError(f"{source}: no images ({', '.join(IMAGE_EXTENSIONS)}) found")
+        first = cv2.imread(str(files[0]))
+        if first is None:
+            raise CalibrationError(f"{files[0]}: cannot read this image")
+        return len(files), (int(first.shape[1]), int(first.shape[0]))
+    info = probe_video(source)
+    return info.n_frames, (info.width, info.height)
+
+
+def iter_source(source: Path, size: tuple[int, int] | None = None
+                ) -> Iterator[NDArray[np.uint8]]:
+    """Frames of a video or of an image folder (all images must share one size)."""
+    if not source.is_dir():
+        yield from iter_frames(source)
+        return
+    for path in image_files(source):
+        image = cv2.imread(str(path))
+        if image is None:
+            raise CalibrationError(f"{path}: cannot read this image")
+        if size is not None and (image.shape[1], image.shape[0]) != size:
+            raise CalibrationError(
+                f"{path}: image is {image.shape[1]}x{image.shape[0]}, the first image of "
+                f"{source.name} is {size[0]}x{size[1]}; one folder must hold one camera")
+        yield image
+
+
+def sample_frames(source: Path, count: int) -> list[NDArray[np.uint8]]:
+    """About ``count`` frames spread evenly over a video or image folder."""
+    n_frames, size = source_info(source)
+    wanted = set(np.linspace(0, max(n_frames - 1, 0), min(count, n_frames)).round().astype(int))
+    return [frame for i, frame in enumerate(iter_source(source, size)) if i in wanted]
+
+
+def detect_camera(camera: str, source: str | os.PathLike[str], board: Board,
+                  position: int | None = None, progress: bool = True) -> CameraDetections:
+    """Detect the board in every frame of one camera's recording."""
+    source = Path(source)
+    n_frames, size = source_info(source)
+    detector = board.detector()
+    corners = np.full((n_frames, board.n_corners, 2), np.nan)
+    n_markers = np.zeros(n_frames, np.int64)
+    count = 0
+    bar = tqdm(total=n_frames, desc=f"detect board {camera}", unit="frame", position=position,
+               leave=False, disable=None if progress else True)
+    with bar:
+        for index, frame in enumerate(iter_source(source, size)):
+            if index >= n_frames:  # containers may under-report their length
+                corners = np.concatenate([corners, np.full_like(corners, np.nan)])
+                n_markers = np.concatenate([n_markers, np.zeros_like(n_markers)])
+                n_frames = len(corners)
+            found = detector.detect(frame)
+            corners[index, found.ids] = found.corners
+            n_markers[index] = found.n_markers
+            count = index + 1
+            bar.update()
+    detections = CameraDetections(camera, source, size, corners[:count], n_markers[:count])
+    log.info("%s: board found in %d of %d frames (%s)", camera,
+             int((detections.counts >= 4).sum()), count, source.name)
+    return detections
+
+
+def detect_all(sources: Mapping[str, Path], board: Board, jobs: int = 0,
+               progress: bool = True) -> dict[str, CameraDetections]:
+    """Detect the board in every camera's recording, ``jobs`` cameras at a time
+    (0 = one per CPU core). OpenCV releases the GIL, so threads run in parallel."""
+    workers = max(1, min(len(sources), jobs or os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {cam: pool.submit(detect_camera, cam, path, board, i, progress)
+                   for i, (cam, path) in enumerate(sources.items())}
+        return {cam: future.result() for cam, future in futures.items()}

@@ -1,0 +1,129 @@
+"""Calibration quality report: Markdown + JSON figures and a corner coverage plot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from posekit.calibration.calibrate import Calibration
+from posekit.calibration.detect import CameraDetections
+from posekit.io.atomic import atomic_path, write_text_atomic
+
+
+def report_figures(calib: Calibration, seconds: float | None = None) -> dict[str, object]:
+    """Everything the report states, as plain data (the JSON report)."""
+    cams = {}
+    for cam in calib.group:
+        q = calib.quality[cam.name]
+        k = cam.matrix
+        cams[cam.name] = {
+            "size": list(cam.size), "fx": k[0, 0], "fy": k[1, 1], "cx": k[0, 2], "cy": k[1, 2],
+            "dist": cam.dist.tolist(), "center": cam.center.tolist(),
+            "frames_with_board": q.frames_with_board, "intrinsics_frames": q.intrinsics_frames,
+            "bundle_views": q.bundle_views, "corners": q.corners,
+            "reprojection_median_px": q.median_px, "reprojection_p95_px": q.p95_px,
+        }
+    out: dict[str, object] = {
+        "board": calib.board.describe(), "units": calib.board.units, "world": calib.world,
+        "cameras": cams, "board_distance": calib.board_distance,
+        "bundle": {"iterations": calib.bundle.iterations,
+                   "rejected_corners": calib.bundle.rejected,
+                   "views": len(calib.bundle.observations)},
+    }
+    if seconds is not None:
+        out["seconds"] = round(seconds, 2)
+    return out
+
+
+def report_markdown(calib: Calibration, figures: Mapping[str, object]) -> str:
+    u = calib.board.units
+    lines = [
+        "# Calibration report", "",
+        f"- Board: {calib.board.describe()}",
+        f"- World frame: {calib.world}; lengths in {u}",
+        f"- Bundle adjustment: {calib.bundle.iterations} iterations, "
+        f"{len(calib.bundle.observations)} views, {calib.bundle.rejected} corners rejected",
+        "", "| camera | size | fx | fy | cx | cy | frames with board | intrinsics frames | "
+        "views used | reprojection median px | p95 px |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for cam in calib.group:
+        q, k = calib.quality[cam.name], cam.matrix
+        lines.append(f"| {cam.name} | {cam.size[0]}x{cam.size[1]} | {k[0, 0]:.1f} | "
+                     f"{k[1, 1]:.1f} | {k[0, 2]:.1f} | {k[1, 2]:.1f} | {q.frames_with_board} | "
+                     f"{q.intrinsics_frames} | {q.bundle_views} | {q.median_px:.3f} | "
+                     f"{q.p95_px:.3f} |")
+    bd = calib.board_distance
+    lines += ["", "## Board-distance check", ""]
+    if bd.get("pairs"):
+        lines.append(
+            f"Corners seen by two or more cameras were triangulated and the distances between "
+            f"neighbouring corners ({int(bd['pairs'])} pairs) compared with the "
+            f"{bd['square_mm']:.2f} mm square: mean error {bd['mean_mm']:+.3f} mm, SD "
+            f"{bd['sd_mm']:.3f} mm, median |error| {bd['median_abs_mm']:.3f} mm, p95 "
+            f"{bd['p95_abs_mm']:.3f} mm.")
+    else:
+        lines.append("No corner was seen by two cameras at once: no distance check.")
+    lines += ["", "Coverage of the detected corners per camera: `calibration_coverage.png`.", ""]
+    lines += [f"- {note}" for note in calib.notes]
+    return "\n".join(lines) + "\n"
+
+
+def coverage_plot(calib: Calibration, detections: Mapping[str, CameraDetections], path: Path
+                  ) -> Path:
+    """One panel per camera: every detected corner (grey) and those used in the bundle
+    adjustment (coloured by reprojection error), on the image frame."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = calib.group.names
+    n = len(names)
+    cols = min(n, 4)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    scatter = None
+    for ax, (ci, name) in zip(axes.ravel(), enumerate(names), strict=False):
+        det = detections[name]
+        pts = det.corners[np.isfinite(det.corners[..., 0])]
+        ax.plot(pts[:, 0], pts[:, 1], ",", color="0.7")
+        used = [(o.pixels, e) for o, e in zip(calib.bundle.observations, calib.bundle.errors,
+                                               strict=True) if o.camera == ci]
+        if used:
+            px = np.concatenate([p for p, _ in used])
+            err = np.concatenate([e for _, e in used])
+            scatter = ax.scatter(px[:, 0], px[:, 1], c=err, s=1, linewidths=0, cmap="viridis",
+                                 vmin=0, vmax=max(0.5, float(np.percentile(err, 99))))
+        w, h = det.size
+        ax.set_xlim(0, w)
+        ax.set_ylim(h, 0)
+        ax.set_aspect("equal")
+        q = calib.quality[name]
+        ax.set_title(f"{name}: {q.bundle_views} views, median {q.median_px:.2f} px", fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    if scatter is not None:
+        fig.colorbar(scatter, ax=axes.ravel().tolist(), shrink=0.8, label="reprojection error (px)")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
+
+
+def write_report(calib: Calibration, detections: Mapping[str, CameraDetections], folder: Path,
+                 seconds: float | None = None) -> list[Path]:
+    """Write ``calibration_report.md``, ``calibration_report.json`` and
+    ``calibration_coverage.png`` into ``folder``."""
+    figures = report_figures(calib, seconds)
+    paths = [
+        write_text_atomic(folder / "calibration_report.json",
+                          json.dumps(figures, indent=2, default=float) + "\n"),
+        write_text_atomic(folder / "calibration_report.md", report_markdown(calib, figures)),
+        coverage_plot(calib, detections, folder / "calibration_coverage.png"),
+    ]
+    return paths

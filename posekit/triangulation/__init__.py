@@ -1,0 +1,1 @@
+"""Triangulation of 2D keypoints seen by calibrated cameras."""

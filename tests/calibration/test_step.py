@@ -1,0 +1,97 @@
+"""The calibrate step through the CLI: outputs, re-runs, diagnosis, image folders, tools."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+from click.testing import CliRunner
+
+from posekit.camera.toml_io import load_calibration
+from posekit.cli.main import cli
+from posekit.io.video import iter_frames
+from posekit.project.layout import Project
+from posekit.project.steps import CalibrationSet
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+
+
+def _copy(dest: Path, config_extra: str = "") -> Path:
+    dest.mkdir(parents=True)
+    text = (EXAMPLE / "config.toml").read_text()
+    (dest / "config.toml").write_text(text.replace("[calibration]\n",
+                                                   "[calibration]\n" + config_extra))
+    shutil.copytree(EXAMPLE / "calibration", dest / "calibration")
+    shutil.copytree(EXAMPLE / "session1", dest / "session1")
+    return dest
+
+
+def test_calibrate_writes_calibration_and_report_then_skips(tmp_path: Path) -> None:
+    root = _copy(tmp_path / "p")
+    result = CliRunner().invoke(cli, ["-q", "calibrate", "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    folder = root / "calibration"
+    group = load_calibration(folder / "calibration.toml")
+    assert group.names == ["cam1", "cam2", "cam3"]
+    for name in ("calibration_report.md", "calibration_report.json",
+                 "calibration_coverage.png"):
+        assert (folder / name).stat().st_size > 0
+    report = (folder / "calibration_report.md").read_text()
+    assert "Board-distance check" in report and "| cam3 |" in report
+    assert not list(folder.glob("*.tmp*")) and not list(folder.glob(".*"))
+    again = CliRunner().invoke(cli, ["calibrate", "-p", str(root)])
+    assert again.exit_code == 0 and "1 skipped" in again.output
+
+
+def test_wrong_board_fails_with_a_diagnosis(tmp_path: Path) -> None:
+    root = _copy(tmp_path / "p")
+    text = (root / "config.toml").read_text().replace("board_marker_bits = 4",
+                                                      "board_marker_bits = 5")
+    (root / "config.toml").write_text(text)
+    result = CliRunner().invoke(cli, ["calibrate", "-p", str(root)])
+    assert result.exit_code == 1
+    assert "board_marker_bits = 4" in result.output, result.output
+    assert "cam1" in result.output and not (root / "calibration/calibration.toml").exists()
+
+
+def test_camera_folders_of_images_are_calibration_sources(tmp_path: Path) -> None:
+    root = _copy(tmp_path / "p")
+    calib = root / "calibration"
+    for video in sorted(calib.glob("calib-cam*.mp4")):
+        folder = calib / video.stem.split("-")[1]
+        folder.mkdir()
+        for i, frame in enumerate(iter_frames(video)):
+            cv2.imwrite(str(folder / f"frame{i}.png"), frame)
+        video.unlink()
+    sources = CalibrationSet(Project.open(root), root).videos()
+    assert list(sources) == ["cam1", "cam2", "cam3"]
+    assert all(p.is_dir() for p in sources.values())
+    result = CliRunner().invoke(cli, ["-q", "calibrate", "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    assert load_calibration(calib / "calibration.toml").names == ["cam1", "cam2", "cam3"]
+
+
+def test_one_camera_is_a_clear_error(tmp_path: Path) -> None:
+    root = _copy(tmp_path / "p")
+    for video in ("calib-cam2.mp4", "calib-cam3.mp4"):
+        (root / "calibration" / video).unlink()
+    result = CliRunner().invoke(cli, ["calibrate", "-p", str(root)])
+    assert result.exit_code == 1 and "at least two cameras" in result.output
+
+
+def test_draw_board_and_import(tmp_path: Path) -> None:
+    root = _copy(tmp_path / "p")
+    out = tmp_path / "board.png"
+    result = CliRunner().invoke(cli, ["calibrate", "draw-board", str(out), "-p", str(root),
+                                      "--paper", "A0", "--dpi", "50"])
+    assert result.exit_code == 0, result.output
+    assert "must be 120.00 mm" in result.output or "must be 119." in result.output
+    image = cv2.imread(str(out), cv2.IMREAD_GRAYSCALE)
+    assert image is not None and image.shape[0] > image.shape[1]
+    truth = EXAMPLE / "ground-truth" / "calibration.toml"
+    result = CliRunner().invoke(cli, ["calibrate", "import", str(truth), "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    imported = load_calibration(root / "calibration" / "calibration.toml")
+    np.testing.assert_allclose(imported["cam2"].matrix, load_calibration(truth)["cam2"].matrix)
