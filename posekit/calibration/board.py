@@ -34,6 +34,7 @@ UNITS_PER_M = {"mm": 1000.0, "cm": 100.0, "m": 1.0, "in": 1000.0 / 25.4}
 MARKER_BITS = (4, 5, 6, 7)
 _SUBPIX_CRITERIA = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 40, 1e-3)
 _MAX_REFINE_SHIFT = 2.0  # px; a corner that cornerSubPix moves further is dropped
+_CHECKER_SEARCH_PX = 1000  # longest side of the image searched for a checkerboard
 
 
 def dictionary_id(bits: int, size: int) -> int:
@@ -205,16 +206,17 @@ def to_gray(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
 
 
-def refine_corners(gray: NDArray[np.uint8], corners: FloatArray, half_window: int
-                   ) -> tuple[FloatArray, NDArray[np.bool_]]:
+def refine_corners(gray: NDArray[np.uint8], corners: FloatArray, half_window: int,
+                   max_shift: float = _MAX_REFINE_SHIFT) -> tuple[FloatArray, NDArray[np.bool_]]:
     """``cv2.cornerSubPix`` with a ``(2 * half_window + 1)``² window; returns the refined
-    corners and a mask of those that moved less than 2 px (the others are unreliable)."""
+    corners and a mask of those that moved less than ``max_shift`` px (the others are
+    unreliable)."""
     if len(corners) == 0:
         return corners, np.zeros(0, bool)
     pts = np.ascontiguousarray(corners, np.float32).reshape(-1, 1, 2)
     cv2.cornerSubPix(gray, pts, (half_window, half_window), (-1, -1), _SUBPIX_CRITERIA)
     refined = pts.reshape(-1, 2).astype(np.float64)
-    keep = np.hypot(*(refined - corners).T) < _MAX_REFINE_SHIFT
+    keep = np.hypot(*(refined - corners).T) < max_shift
     height, width = gray.shape[:2]
     keep &= (refined >= 0).all(1) & (refined[:, 0] < width) & (refined[:, 1] < height)
     return refined, keep
@@ -265,16 +267,23 @@ class BoardDetector:
         return Detection(ids[keep], refined[keep], n_markers)
 
     def _detect_checkerboard(self, gray: NDArray[np.uint8]) -> Detection:
+        # the search runs on a copy at most 1000 px wide (OpenCV's search takes seconds on
+        # full-HD frames without a board); the corners are refined at full resolution
+        scale = min(1.0, _CHECKER_SEARCH_PX / max(gray.shape[:2]))
+        small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
+                                                     interpolation=cv2.INTER_AREA)
         flags = (cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE
                  | cv2.CALIB_CB_FAST_CHECK)
-        found, corners = cv2.findChessboardCorners(gray, self.board.corner_grid, flags=flags)
+        found, corners = cv2.findChessboardCorners(small, self.board.corner_grid, flags=flags)
+        if not found:  # the sector-based detector finds boards the classic one misses
+            found, corners = cv2.findChessboardCornersSB(small, self.board.corner_grid)
         if not found:
             return Detection.empty()
-        corners = corners.reshape(-1, 2).astype(np.float64)
+        corners = (corners.reshape(-1, 2).astype(np.float64) + 0.5) / scale - 0.5
         ids = np.arange(len(corners), dtype=np.int64)
         spacing = _spacing(ids, corners, self.board.corner_grid[0])
         half = int(np.clip(0.3 * spacing, 2, 11)) if np.isfinite(spacing) else 5
-        refined, keep = refine_corners(gray, corners, half)
+        refined, keep = refine_corners(gray, corners, half, max(_MAX_REFINE_SHIFT, half / 2))
         if not keep.all():  # a checkerboard is all or nothing
             return Detection.empty()
         return Detection(ids, refined)

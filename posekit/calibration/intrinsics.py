@@ -171,6 +171,31 @@ def _fit(board: Board, det: CameraDetections, frames: NDArray[np.int64], matrix:
     return float(rms), np.asarray(mat, float), np.asarray(dist5, float).ravel()[:5]
 
 
+def _without_outlier_corners(camera: Camera, board: Board, det: CameraDetections,
+                             poses: BoardPoses) -> CameraDetections:
+    """A copy of ``det`` without corners that the first lens fit reprojects far off
+    (more than max(1 px, 5 x the median error)): mis-detected corners."""
+    if camera.fisheye:
+        return det
+    obj = board.object_points()
+    errors = np.full(det.corners.shape[:2], np.nan)
+    for f in np.flatnonzero(np.isfinite(poses.rvecs[:, 0])):
+        proj = cv2.projectPoints(obj, poses.rvecs[f], poses.tvecs[f], camera.matrix,
+                                 camera.dist)[0].reshape(-1, 2)
+        errors[f] = np.hypot(*(proj - det.corners[f]).T)
+    if not np.isfinite(errors).any():
+        return det
+    limit = max(1.0, 5 * float(np.nanmedian(errors)))
+    bad = errors > limit
+    if not bad.any():
+        return det
+    log.info("%s: %d corners more than %.2f px off after the first lens fit are left out",
+             det.camera, int(bad.sum()), limit)
+    corners = det.corners.copy()
+    corners[bad] = np.nan
+    return CameraDetections(det.camera, det.source, det.size, corners, det.n_markers)
+
+
 def calibrate_intrinsics(board: Board, det: CameraDetections, *, model: str = "full",
                          fisheye: bool = False, max_frames: int = 60, min_corners: int = 6,
                          min_view_cos: float = 0.5) -> Intrinsics:
@@ -186,10 +211,11 @@ def calibrate_intrinsics(board: Board, det: CameraDetections, *, model: str = "f
     n_dist = 4 if fisheye else 5
     dist = np.zeros(n_dist)
     # pass 1: a coverage sample, radial model, to learn the lens
-    _, matrix, dist = _fit(board, det, sample, matrix, dist,
-                           "k1k2" if model != "none" else "none", fisheye)
+    rms1, matrix, dist = _fit(board, det, sample, matrix, dist,
+                              "k1k2" if model != "none" else "none", fisheye)
     cam = Camera(name, det.size, matrix, dist, fisheye=fisheye)
     poses = board_poses(cam, board, det, max(min_corners, 6))
+    det = _without_outlier_corners(cam, board, det, poses)
     rms_px = float(np.nanmedian(poses.error))
     usable = frames[(poses.view_cos[frames] >= min_view_cos)
                     & (poses.error[frames] <= max(3 * rms_px, 1.0))]
@@ -198,7 +224,14 @@ def calibrate_intrinsics(board: Board, det: CameraDetections, *, model: str = "f
     # pass 2: re-chosen to cover cells x tilts, the full model
     tilt = np.degrees(np.arccos(np.clip(poses.view_cos[usable], 0, 1))) / 60.0
     chosen = select_frames(det, usable, max_frames, tilt)
-    rms, matrix, dist = _fit(board, det, chosen, matrix, dist, model, fisheye)
+    rms, matrix2, dist2 = _fit(board, det, chosen, matrix, dist, model, fisheye)
+    if rms > 1.05 * rms1 and set(chosen) <= set(sample):
+        # more freedom fitted the same views worse: the full model diverged (too few views)
+        log.warning("%s: the %s lens model does not converge on %d views; keeping k1 k2 "
+                    "(record more views of the board)", name, model, len(chosen))
+        rms = rms1
+    else:
+        matrix, dist = matrix2, dist2
     log.info("%s: intrinsics from %d frames, rms %.3f px, f = %.1f, %.1f, c = %.1f, %.1f",
              name, len(chosen), rms, matrix[0, 0], matrix[1, 1], matrix[0, 2], matrix[1, 2])
     return Intrinsics(Camera(name, det.size, matrix, dist, fisheye=fisheye), chosen, rms)
