@@ -111,3 +111,32 @@ def test_bundle_adjustment_recovers_exact_solution() -> None:
         np.testing.assert_allclose(est.rvec, cam.rvec, atol=1e-7)
     assert max(e.max() for e in result.errors) < 1e-5
     assert result.rejected == 0
+
+
+def test_bundle_adjustment_fisheye_cameras() -> None:
+    """The fisheye model's derivatives are wired right: exact data, exact answer."""
+    board = Board(size=(5, 7), square_length=0.12, marker_length=0.08, units="m")
+    obj = board.object_points()
+    rng = np.random.default_rng(1)
+    mat = np.array([[700.0, 0, 640], [0, 702.0, 360], [0, 0, 1]])
+    truth = [Camera(f"f{i}", (1280, 720), mat, [0.05, -0.01, 0.002, 0.0], [0, 0.3 * i, 0],
+                    [0.25 * i, 0, 0.05 * i], fisheye=True) for i in range(2)]
+    rvecs = rng.normal(0, 0.3, (20, 3)) + np.array([np.pi, 0, 0])
+    tvecs = np.c_[rng.uniform(-0.5, 0.2, 20), rng.uniform(-0.4, 0.1, 20),
+                  rng.uniform(1.5, 2.5, 20)]
+    obs = []
+    for ci, cam in enumerate(truth):
+        for f in range(20):
+            world = (to_matrix(rvecs[f], tvecs[f]) @ np.c_[obj, np.ones(len(obj))].T).T[:, :3]
+            px = cam.project(world)
+            ok = np.isfinite(px).all(1)
+            obs.append(Observation(ci, f, np.flatnonzero(ok), px[ok]))
+    start = [Camera(c.name, c.size, c.matrix * [[1.01], [0.99], [1]], c.dist * 0.5,
+                    c.rvec + (0.01 if i else 0), c.tvec + (0.02 if i else 0), fisheye=True)
+             for i, c in enumerate(truth)]
+    result = bundle_adjust(obj, start, rvecs + 0.01, tvecs - 0.02, obs,
+                           distortion_free=(True,) * 4)
+    for est, cam in zip(result.cameras, truth, strict=True):
+        np.testing.assert_allclose(est.matrix, cam.matrix, rtol=1e-6)
+        np.testing.assert_allclose(est.dist, cam.dist, atol=1e-6)
+        np.testing.assert_allclose(est.tvec, cam.tvec, atol=1e-6)
