@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 
 from posekit.camera.toml_io import load_calibration
+from posekit.cli.common import echo_summaries
 from posekit.errors import ProjectError
 from posekit.project import Project
+from posekit.project.layout import Trial
 from posekit.project.pipeline import run_all
-from posekit.project.runner import StepSummary
 from posekit.project.steps import CalibrationSet
 
 log = logging.getLogger(__name__)
@@ -36,16 +37,36 @@ def _calibration_report(project: Project) -> str:
             f"translation max {err.translation_per_m.max():.1f} mm/m, scale {err.scale:.4f}")
 
 
-def _echo_summary(summaries: list[StepSummary]) -> None:
-    for s in summaries:
-        if s.unavailable:
-            click.echo(f"  {s.step:12s} not yet available in this version")
-        else:
-            c = s.counts()
-            click.echo(f"  {s.step:12s} {c.get('done', 0)} done, {c.get('skipped', 0)} "
-                       f"up to date, {c.get('failed', 0)} failed")
-            for r in s.failed:
-                click.echo(f"      {r.unit}: {r.message}")
+def _detection_report(trials: list[Trial]) -> list[str]:
+    """Per trial and camera: frames with a person and the median 2D error of the limb
+    joints against the projected ground truth."""
+    import numpy as np
+
+    from posekit.pose2d.table import read_pose2d
+    from posekit.project.steps import pose_2d_path
+
+    joints = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+    lines = []
+    for trial in trials:
+        truth_file = trial.session.project.root / "ground-truth" / trial.session.key / \
+            f"{trial.name}.npz"
+        if not truth_file.is_file():
+            continue
+        with np.load(truth_file) as gt:
+            truth = dict(zip((str(n) for n in gt["camera_names"]), gt["points2d"], strict=True))
+        parts = []
+        for cam in trial.cameras:
+            path = pose_2d_path(trial, cam)
+            if not path.is_file() or cam not in truth:
+                return ["detect: no output to compare (step not available or failed)"]
+            pose = read_pose2d(path)
+            idx = [i for i, k in enumerate(pose.keypoints) if k.split("_", 1)[-1] in joints]
+            n = min(pose.n_frames, truth[cam].shape[0])
+            err = np.hypot(*(pose.xy[:n, idx] - truth[cam][:n, idx]).transpose(2, 0, 1))
+            parts.append(f"{cam} {100 * pose.detected().mean():.0f} % of frames, median "
+                         f"{np.nanmedian(err):.1f} px")
+        lines.append(f"detect ({trial.key}): " + "; ".join(parts))
+    return lines
 
 
 def run_demo(directory: str | os.PathLike[str], seed: int = 0, overwrite: bool = False) -> Path:
@@ -71,9 +92,11 @@ def run_demo(directory: str | os.PathLike[str], seed: int = 0, overwrite: bool =
     trials = project.trials()
     click.echo(f"Running the pipeline on {len(trials)} trial(s) ...")
     summaries = run_all(project, trials, overwrite=overwrite)
-    _echo_summary(summaries)
+    echo_summaries(summaries)
     click.echo("\nCompared with the ground truth:")
     click.echo("  " + _calibration_report(project))
+    for line in _detection_report(trials):
+        click.echo("  " + line)
     for name in ("triangulate", "angles"):
         click.echo(f"  {name}: comparison arrives with the step (not yet available)")
     click.echo(f"\nProject: {project.root}")

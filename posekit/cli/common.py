@@ -33,6 +33,14 @@ def selection_options(func: F) -> F:
     return func
 
 
+def jobs_option(func: F) -> F:
+    return click.option(
+        "--jobs", "-j", type=click.IntRange(min=0), default=None,
+        help="Parallel workers (videos at a time); 0 = one per CPU core. "
+        "Default: [compute] jobs.",
+    )(func)
+
+
 def overwrite_option(func: F) -> F:
     return click.option(
         "--overwrite", is_flag=True, help="Redo outputs that are already up to date."

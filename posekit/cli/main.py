@@ -10,6 +10,7 @@ from posekit import __version__
 from posekit.cli.common import (
     domain_errors,
     echo_summaries,
+    jobs_option,
     overwrite_option,
     project_option,
     selection_options,
@@ -31,7 +32,7 @@ def cli(verbose: int, quiet: int) -> None:
 
 
 def _run(project_dir: Path, steps: tuple[str, ...], session: str | None, trial: str | None,
-         overwrite: bool) -> None:
+         overwrite: bool, jobs: int | None = None) -> None:
     from posekit.project import Project
     from posekit.project.pipeline import run_all
 
@@ -44,7 +45,7 @@ def _run(project_dir: Path, steps: tuple[str, ...], session: str | None, trial: 
                 f"'{project.config.pipeline.videos_raw}' folders of sessions at nesting = "
                 f"{project.config.nesting}); check nesting, cam_regex and the filters"
             )
-        summaries = run_all(project, trials, overwrite, steps=steps)
+        summaries = run_all(project, trials, overwrite, steps=steps, jobs=jobs)
     if not echo_summaries(summaries):
         raise SystemExit(1)
 
@@ -53,10 +54,11 @@ def _step_command(name: str, help_text: str) -> click.Command:
     @project_option
     @selection_options
     @overwrite_option
+    @jobs_option
     def command(project_dir: Path, session: str | None, trial: str | None,
-                overwrite: bool) -> None:
+                overwrite: bool, jobs: int | None) -> None:
         if click.get_current_context().invoked_subcommand is None:
-            _run(project_dir, (name,), session, trial, overwrite)
+            _run(project_dir, (name,), session, trial, overwrite, jobs)
 
     if name == "calibrate":  # a group: `posekit calibrate` runs it, sub-commands help it
         return cli.group(name=name, help=help_text, invoke_without_command=True)(command)
@@ -129,12 +131,13 @@ def import_command(source: Path, output: Path | None, project_dir: Path) -> None
 @project_option
 @selection_options
 @overwrite_option
+@jobs_option
 def run_all_command(project_dir: Path, session: str | None, trial: str | None,
-                    overwrite: bool) -> None:
+                    overwrite: bool, jobs: int | None) -> None:
     """Run every step in order: calibrate, detect, sync, triangulate, angles."""
     from posekit.project.steps import PIPELINE
 
-    _run(project_dir, PIPELINE, session, trial, overwrite)
+    _run(project_dir, PIPELINE, session, trial, overwrite, jobs)
 
 
 @cli.command()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,3 +97,68 @@ def write_video(
         for frame in it:
             writer.write(frame)
     return Path(path)
+
+
+class VideoDecodeError(PosekitError):
+    """A video stopped decoding before its end (truncated or corrupt)."""
+
+
+@dataclass(frozen=True)
+class TimedFrame:
+    index: int
+    time_s: float  # presentation time from the container
+    image: np.ndarray  # BGR uint8, rotation metadata applied
+
+
+def _decode(path: Path, out: queue.Queue[TimedFrame | BaseException | None],
+            stop: threading.Event) -> None:
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise PosekitError(f"{path}: OpenCV cannot open this video (corrupt or unknown "
+                               "codec)")
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # honour rotation metadata (phones)
+        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        index = 0
+        while not stop.is_set():
+            ok, frame = cap.read()
+            if not ok:
+                break
+            msec = cap.get(cv2.CAP_PROP_POS_MSEC)
+            time_s = msec / 1000.0 if msec > 0 or index == 0 else index / (fps or 1.0)
+            out.put(TimedFrame(index, time_s, frame))
+            index += 1
+        expected = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        if not stop.is_set() and expected > 0 and index < expected - 1:
+            raise VideoDecodeError(
+                f"{path}: decoding stopped at frame {index} of {expected} (the file is "
+                "truncated or corrupt from there; re-export or re-copy the video)")
+        out.put(None)
+    except BaseException as exc:
+        out.put(exc)
+    finally:
+        cap.release()
+
+
+def read_frames(path: str | os.PathLike[str], prefetch: int = 8) -> Iterator[TimedFrame]:
+    """Frames with their index and time, decoded on a background thread ``prefetch``
+    frames ahead, so decoding overlaps the consumer's work (OpenCV releases the GIL).
+    Rotation metadata is applied. A video that stops decoding before its reported frame
+    count raises :class:`VideoDecodeError` naming the frame, after the frames decoded."""
+    frames: queue.Queue[TimedFrame | BaseException | None] = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+    thread = threading.Thread(target=_decode, args=(Path(path), frames, stop), daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = frames.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                frames.get(timeout=0.05)

@@ -16,10 +16,11 @@ def run_all(
     overwrite: bool = False,
     progress: bool = True,
     steps: Sequence[str] = PIPELINE,
+    jobs: int | None = None,
 ) -> list[StepSummary]:
     """Run ``steps`` in order over ``trials``. Unavailable steps are reported, not run;
     later steps still run on whatever outputs exist."""
-    return [run_step(name, project, trials, overwrite, progress) for name in steps]
+    return [run_step(name, project, trials, overwrite, progress, jobs) for name in steps]
 
 
 @dataclass(frozen=True)

@@ -88,14 +88,32 @@ def run_step(
     trials: Sequence[Trial],
     overwrite: bool = False,
     progress: bool = True,
+    jobs: int | None = None,
 ) -> StepSummary:
-    """Run one step over the units of ``trials``; never raises for a unit's failure."""
+    """Run one step over the units of ``trials``; never raises for a unit's failure.
+
+    ``jobs``: parallel workers for steps that run units in parallel (None: ``[compute]
+    jobs`` of the project config; 0: one per CPU core)."""
     step = STEPS[step_name]
     summary = StepSummary(step_name)
     units = units_for(step, trials)
     if not step.available:
         summary.unavailable = True
         summary.results = [UnitResult(unit_key(u), "unavailable") for u in units]
+        return summary
+    if step.batch is not None:
+        todo = []
+        for unit in units:
+            if not overwrite and freshness(step, unit) == "done":
+                summary.results.append(UnitResult(unit_key(unit), "skipped", "up to date"))
+            else:
+                todo.append(unit)
+        if todo:
+            workers = project.config.compute.jobs if jobs is None else jobs
+            for unit, error, seconds in step.load(batch=True)(todo, overwrite, workers,
+                                                               progress):
+                summary.results.append(UnitResult(unit_key(unit), "failed" if error else "done",
+                                                  error or "", seconds))
         return summary
     func = step.load()
     bar = tqdm(units, desc=step_name, unit=step.per, disable=not progress or len(units) < 2)

@@ -108,7 +108,7 @@ Unit = Any  # CalibrationSet | Trial
 
 
 def pose_2d_path(trial: Trial, camera: str) -> Path:
-    return trial.output_dir(trial.config.pipeline.pose_2d) / f"{trial.videos[camera].stem}.csv"
+    return trial.output_dir(trial.config.pipeline.pose_2d) / f"{trial.videos[camera].stem}.h5"
 
 
 def sync_path(trial: Trial) -> Path:
@@ -150,15 +150,19 @@ class Step:
     inputs: Callable[[Unit], list[Path]]
     outputs: Callable[[Unit], list[Path]]
     func: str | None = None  # "module:function(unit, overwrite)"; None = not available yet
+    #: "module:function(units, overwrite, jobs, progress)" yielding (unit, error, seconds):
+    #: runs all units that need work at once (in parallel), instead of ``func`` per unit
+    batch: str | None = None
 
     @property
     def available(self) -> bool:
-        return self.func is not None
+        return self.func is not None or self.batch is not None
 
-    def load(self) -> Callable[..., Any]:
-        if self.func is None:
+    def load(self, batch: bool = False) -> Callable[..., Any]:
+        target = self.batch if batch else self.func
+        if target is None:
             raise RuntimeError(f"step {self.name} is not available")
-        module, _, attr = self.func.partition(":")
+        module, _, attr = target.partition(":")
         return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
 
@@ -175,6 +179,7 @@ STEPS: dict[str, Step] = {
             "detect", "2D keypoints for every camera video", "trial",
             inputs=lambda t: list(t.videos.values()),
             outputs=_pose_2d_all,
+            batch="posekit.pose2d.step:run_batch",
         ),
         Step(
             "sync", "per-camera frame offsets from the 2D keypoints", "trial",

@@ -1,0 +1,122 @@
+"""The ``detect`` pipeline step: every camera video of every trial → ``pose-2d/<video>.h5``.
+
+Videos are independent, so they run in worker processes (``--jobs``, default one per CPU
+core) across cameras *and* trials; each worker decodes on a background thread while the
+detector works. A video whose 2D file exists and was not written by posekit (imported from
+another detector) is used as is unless ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from posekit.config.schema import DetectionConfig
+from posekit.errors import PosekitError
+from posekit.io.video import probe_video, read_frames
+from posekit.pose2d.detectors import make_detector
+from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
+from posekit.project.layout import Trial
+from posekit.project.steps import pose_2d_path
+
+log = logging.getLogger(__name__)
+
+
+def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
+                 position: int | None = None, progress: bool = True) -> Pose2D:
+    """Run the configured detector on every frame of ``video``; frames without a person
+    are NaN rows with likelihood 0."""
+    video = Path(video)
+    info = probe_video(video)
+    detector = make_detector(cfg)
+    xy, like, times = [], [], []
+    bar = tqdm(total=info.n_frames or None, desc=f"detect {video.name}", unit="frame",
+               position=position, leave=False, disable=None if progress else True)
+    try:
+        with bar:
+            for frame in read_frames(video):
+                pts, conf = detector.process(frame.image, frame.time_s)
+                xy.append(pts)
+                like.append(conf)
+                times.append(frame.time_s)
+                bar.update()
+    finally:
+        detector.close()
+    n_kp = len(detector.keypoints)
+    return Pose2D(detector.keypoints,
+                  np.array(xy).reshape(-1, n_kp, 2), np.array(like).reshape(-1, n_kp),
+                  scorer="posekit", frame_times=np.array(times),
+                  metadata={"detector": cfg.backend, "skeleton": detector.skeleton,
+                            "video": video.name, "fps": info.fps})
+
+
+def _job(video: str, output: str, cfg: dict[str, Any], position: int, progress: bool
+         ) -> tuple[int, int, float]:
+    """Worker: detect one video and write its 2D file (atomically)."""
+    start = time.perf_counter()
+    pose = detect_video(video, DetectionConfig(**cfg), position, progress)
+    write_pose2d(pose, output)
+    return pose.n_frames, int(pose.detected().sum()), time.perf_counter() - start
+
+
+def is_imported(path: Path) -> bool:
+    """Whether an existing 2D file came from another detector (not written by posekit)."""
+    try:
+        return read_pose2d(path).scorer != "posekit"
+    except PosekitError:
+        return False
+
+
+def run_batch(trials: Sequence[Trial], overwrite: bool = False, jobs: int = 0,
+              progress: bool = True) -> Iterator[tuple[Trial, str | None, float]]:
+    """Detect every video of ``trials`` in parallel; yields (trial, error or None, seconds)
+    per trial as its last video finishes."""
+    tasks: list[tuple[Trial, str, Path, Path]] = []
+    for trial in trials:
+        for cam, video in trial.videos.items():
+            out = pose_2d_path(trial, cam)
+            if out.is_file() and not overwrite and is_imported(out):
+                log.info("%s: %s holds imported 2D keypoints; used as is", trial.key, out.name)
+                continue
+            tasks.append((trial, cam, video, out))
+    workers = max(1, min(len(tasks), jobs or os.cpu_count() or 1))
+    tty = progress and sys.stderr.isatty()
+    remaining = {t.key: sum(1 for task in tasks if task[0].key == t.key) for t in trials}
+    errors: dict[str, list[str]] = {t.key: [] for t in trials}
+    started: dict[str, float] = {}
+    for trial in trials:
+        if remaining[trial.key] == 0:
+            yield trial, None, 0.0
+    if not tasks:
+        return
+    context = multiprocessing.get_context("spawn")  # fork is unsafe with threaded libraries
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures: list[tuple[Future[tuple[int, int, float]], Trial, str]] = []
+        for i, (trial, cam, video, out) in enumerate(tasks):
+            started.setdefault(trial.key, time.perf_counter())
+            cfg = trial.config.detection.model_dump()
+            futures.append((pool.submit(_job, str(video), str(out), cfg, i % workers, tty),
+                            trial, cam))
+        for future, trial, cam in futures:
+            try:
+                n_frames, found, seconds = future.result()
+                log.info("%s %s: person found in %d of %d frames (%.1f frames/s)", trial.key,
+                         cam, found, n_frames, n_frames / max(seconds, 1e-9))
+            except PosekitError as exc:
+                errors[trial.key].append(f"{cam}: {exc}")
+            except Exception as exc:  # a bug, or a worker that died: keep the others going
+                errors[trial.key].append(f"{cam}: unexpected {type(exc).__name__}: {exc}")
+            remaining[trial.key] -= 1
+            if remaining[trial.key] == 0:
+                message = "; ".join(errors[trial.key]) or None
+                yield trial, message, time.perf_counter() - started[trial.key]

@@ -1,0 +1,121 @@
+"""The MediaPipe detector on a real photograph and on synthetic videos; the detect step."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from posekit.cli.main import cli
+from posekit.config.schema import DetectionConfig
+from posekit.errors import ConfigError
+from posekit.io.video import VideoDecodeError, read_frames, write_video
+from posekit.pose2d.detectors import make_detector
+from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
+from posekit.skeletons import MEDIAPIPE_33
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+GROUPS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+
+
+def test_mediapipe_on_a_real_photograph() -> None:
+    """scikit-image's astronaut (a real NASA portrait, 512 x 512); positions hand-labelled."""
+    data = pytest.importorskip("skimage.data")
+    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    detector = make_detector(DetectionConfig())
+    try:
+        xy, like = detector.process(image, 0.0)
+    finally:
+        detector.close()
+    at = {name: (xy[i], like[i]) for i, name in enumerate(MEDIAPIPE_33.keypoints)}
+    labelled = {"nose": (222, 127), "left_eye": (246, 110), "right_eye": (200, 104),
+                "left_shoulder": (305, 255), "right_shoulder": (112, 240)}
+    for name, (x, y) in labelled.items():
+        pos, conf = at[name]
+        assert np.hypot(*(pos - (x, y))) < 20, (name, pos)
+        assert conf > 0.9, (name, conf)
+
+
+def test_detect_step_on_synthetic_videos_matches_ground_truth(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(EXAMPLE, root)
+    result = CliRunner().invoke(cli, ["-q", "detect", "-p", str(root), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    with np.load(root / "ground-truth" / "session1" / "squat.npz") as gt:
+        truth2d, names = gt["points2d"], [str(n) for n in gt["camera_names"]]
+    for ci, cam in enumerate(names):
+        pose = read_pose2d(root / "session1" / "pose-2d" / f"squat-{cam}.h5")
+        assert pose.keypoints == MEDIAPIPE_33.keypoints and pose.scorer == "posekit"
+        assert pose.n_frames == truth2d.shape[1] and pose.frame_times is not None
+        assert pose.detected().mean() >= 0.9
+        height = 1080 if cam != "cam2" else 720
+        idx = [i for i, k in enumerate(pose.keypoints) if k.split("_", 1)[-1] in GROUPS]
+        err = np.hypot(*(pose.xy[:, idx] - truth2d[ci][:, idx]).transpose(2, 0, 1))
+        err = err[np.isfinite(err)]
+        assert (err < 0.05 * height).mean() >= 0.8, (cam, np.median(err))
+    again = CliRunner().invoke(cli, ["detect", "-p", str(root)])
+    assert "1 skipped" in again.output
+
+
+def test_imported_2d_is_used_as_is(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(EXAMPLE, root)
+    out = root / "session1" / "pose-2d"
+    keypoints = ("a", "b")
+    for cam in ("cam1", "cam2", "cam3"):
+        write_pose2d(Pose2D(keypoints, np.zeros((3, 2, 2)), np.ones((3, 2)), scorer="DLC"),
+                     out / f"squat-{cam}.h5")
+    (root / "session1" / "videos-raw" / "squat-cam1.mp4").touch()  # newer than the 2D
+    result = CliRunner().invoke(cli, ["-q", "detect", "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    assert read_pose2d(out / "squat-cam1.h5").scorer == "DLC"
+
+
+def test_dlc_files_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 100, (6, 33, 2))
+    xy[2] = np.nan  # a frame without a person stays a row
+    pose = Pose2D(MEDIAPIPE_33.keypoints, xy, rng.uniform(0.1, 1, (6, 33)),
+                  frame_times=np.arange(6) / 30)
+    for suffix in (".h5", ".csv"):
+        back = read_pose2d(write_pose2d(pose, tmp_path / f"v{suffix}"))
+        np.testing.assert_allclose(back.xy, pose.xy)
+        np.testing.assert_allclose(back.likelihood, pose.likelihood)
+        assert back.keypoints == pose.keypoints and back.likelihood[2].max() == 0
+    assert read_pose2d(tmp_path / "v.h5").frame_times is not None
+    import pandas as pd
+
+    df = pd.read_hdf(tmp_path / "v.h5")  # what Anipose does
+    assert list(df.columns.names) == ["scorer", "bodyparts", "coords"] and len(df) == 6
+
+
+def test_truncated_video_names_the_frame(tmp_path: Path) -> None:
+    frames = [np.full((64, 80, 3), i * 8, np.uint8) for i in range(30)]
+    path = tmp_path / "v.avi"
+    import posekit.io.video as video
+
+    with video.video_writer(path, 30, (80, 64), fourcc="MJPG") as writer:
+        for frame in frames:
+            writer.write(frame)
+    assert sum(1 for _ in read_frames(path)) == 30
+    data = path.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VideoDecodeError, match=r"decoding stopped at frame \d+ of 30"):
+        list(read_frames(cut))
+    mp4 = write_video(tmp_path / "ok.mp4", frames, 30)
+    times = [f.time_s for f in read_frames(mp4)]
+    np.testing.assert_allclose(np.diff(times), 1 / 30, atol=1e-3)
+
+
+def test_unshipped_model_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="never downloads"):
+        make_detector(DetectionConfig(model_complexity=2))
+    with pytest.raises(ConfigError, match="no such file"):
+        make_detector(DetectionConfig(model_path="/nonexistent/pose_landmarker_heavy.task"))
+    with pytest.raises(ConfigError, match="available backends"):
+        make_detector(DetectionConfig(backend="openpose"))
