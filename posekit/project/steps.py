@@ -183,8 +183,9 @@ STEPS: dict[str, Step] = {
         ),
         Step(
             "sync", "per-camera frame offsets from the 2D keypoints", "trial",
-            inputs=_pose_2d_all,
+            inputs=lambda t: [*_pose_2d_all(t), *_calib_output(t)],
             outputs=lambda t: [sync_path(t)],
+            func="posekit.sync.step:run",
         ),
         Step(
             "triangulate", "3D keypoints from 2D, calibration and offsets", "trial",
