@@ -61,14 +61,45 @@ def _median(values: Sequence[float]) -> float:
     return float(np.median(finite)) if finite else float("nan")
 
 
+def anchored_errors(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[str, int],
+                    xy: Mapping[str, FloatArray], cam: str, candidates: NDArray[np.int64]
+                    ) -> FloatArray:
+    """Median reprojection error (px) of ``cam`` for each candidate offset, against points
+    triangulated from the ``anchors`` (two or more, placed by ``offsets``) on the
+    reference timeline. The 3D points do not depend on the candidate, so every candidate
+    costs one comparison."""
+    t0 = min(offsets[a] for a in anchors)
+    t1 = max(offsets[a] + len(xy[a]) for a in anchors)
+    k = xy[cam].shape[1]
+    stacked = np.full((len(anchors), t1 - t0, k, 2), np.nan)
+    for i, a in enumerate(anchors):
+        stacked[i, offsets[a] - t0: offsets[a] - t0 + len(xy[a])] = xy[a]
+    proj = group[cam].project(triangulate(group.subset(list(anchors)), stacked))
+    own = xy[cam]
+    need = max(2, len(own) // 2)
+    out = np.full(len(candidates), np.nan)
+    for j, o in enumerate(candidates):
+        start, stop = max(0, o - t0), min(t1 - t0, o - t0 + len(own))  # on the timeline
+        if stop - start < need:
+            continue
+        diff = proj[start:stop] - own[start - (o - t0): stop - (o - t0)]
+        err = np.hypot(diff[..., 0], diff[..., 1])
+        err = err[np.isfinite(err)]
+        if err.size >= MIN_PAIRS:
+            out[j] = float(np.median(err))
+    return out
+
+
 def refine_offsets(poses: Mapping[str, Pose2D], group: CameraGroup, offsets: Mapping[str, int],
-                   confidence: Mapping[str, float], reference: str, max_lag: int,
-                   window: int = 3, min_confidence: float = 0.3
+                   confidence: Mapping[str, float], reference: str, max_lag: int
                    ) -> tuple[dict[str, int], dict[str, float], dict[str, FloatArray]]:
-    """Offsets refined by the geometry, their geometric confidence (0..1: how much worse
-    the error is 3 or more frames away from the best offset), and per camera the error
-    curve over the candidate offsets tried (candidates ±``window`` around the motion
-    estimate, the whole lag range when its confidence is below ``min_confidence``)."""
+    """Offsets found by the geometry over the whole lag range, their geometric confidence
+    (0..1: how much worse the best error is 3 or more frames away), and per camera the
+    error curve (candidate offsets, errors).
+
+    Cameras are placed in order of their motion confidence. The first one is scored
+    against the reference by two-view reprojection error; each later one against the
+    points triangulated from all cameras placed so far."""
     xy = {n: _valid(p) for n, p in poses.items()}
     result = dict(offsets)
     curves: dict[str, FloatArray] = {}
@@ -76,20 +107,19 @@ def refine_offsets(poses: Mapping[str, Pose2D], group: CameraGroup, offsets: Map
     order: Sequence[str] = sorted((n for n in poses if n != reference),
                                   key=lambda n: -confidence.get(n, 0.0))
     anchors = [reference]
+    candidates = np.arange(-max_lag, max_lag + 1)
     for cam in order:
-        if confidence.get(cam, 0.0) >= min_confidence:
-            candidates = np.arange(offsets[cam] - window, offsets[cam] + window + 1)
+        if len(anchors) == 1:
+            errors = np.array([pair_error(group, reference, cam, xy[reference], xy[cam], 0,
+                                          int(o)) for o in candidates])
         else:
-            candidates = np.arange(-max_lag, max_lag + 1)
-        errors = np.array([_median([pair_error(group, a, cam, xy[a], xy[cam], result[a],
-                                               int(o)) for a in anchors])
-                           for o in candidates])
+            errors = anchored_errors(group, anchors, result, xy, cam, candidates)
         curves[cam] = np.stack([candidates.astype(float), errors])
         sharpness[cam] = 0.0
         if np.isfinite(errors).any():
             best = int(np.nanargmin(errors))
             result[cam] = int(candidates[best])
-            far = np.abs(candidates - candidates[best]) >= min(3, window)
+            far = np.abs(candidates - candidates[best]) >= 3
             if np.isfinite(errors[far]).any() and errors[best] > 0:
                 sharpness[cam] = float(np.clip(np.nanmin(errors[far]) / errors[best] - 1,
                                                0, 1))
