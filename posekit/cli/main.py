@@ -73,6 +73,15 @@ def _register_steps() -> None:
 
 
 _register_steps()
+
+
+def _register_import_2d() -> None:
+    from posekit.cli.import2d import import_2d
+
+    cli.add_command(import_2d)
+
+
+_register_import_2d()
 _calibrate = cli.commands["calibrate"]
 assert isinstance(_calibrate, click.Group)
 

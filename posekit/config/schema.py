@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class Section(BaseModel):
@@ -232,6 +232,41 @@ class CameraOptions(Section):
     offset: list[int] | None = Field(None, description="crop [x, y, width, height]")
 
 
+class SkeletonSpec(Section):
+    """[skeletons.<name>]: a user-defined skeleton (keypoints in the 2D files' order)."""
+
+    keypoints: list[str] = Field(
+        ..., min_length=1, description="keypoint names, in the order of the 2D files"
+    )
+    bones: list[tuple[str, str]] = Field(
+        default_factory=list, description="pairs of keypoints joined by a bone"
+    )
+
+    @field_validator("keypoints")
+    @classmethod
+    def _unique_keypoints(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in value:
+            if name in seen:
+                raise ValueError(f"keypoint {name!r} is listed twice")
+            seen.add(name)
+        return value
+
+    @field_validator("bones")
+    @classmethod
+    def _bones_name_keypoints(cls, value: list[tuple[str, str]], info: ValidationInfo
+                              ) -> list[tuple[str, str]]:
+        keypoints = info.data.get("keypoints")
+        if keypoints is None:  # keypoints invalid: already reported
+            return value
+        for bone in value:
+            for name in bone:
+                if name not in keypoints:
+                    raise ValueError(f"bone {list(bone)} names {name!r}, which is not one of "
+                                     "the keypoints")
+        return value
+
+
 class Config(Section):
     """The whole configuration, as resolved for one trial (or the project)."""
 
@@ -265,6 +300,11 @@ class Config(Section):
     labeling: LabelingConfig = Field(default_factory=LabelingConfig)  # type: ignore[arg-type]
     cameras: dict[str, CameraOptions] = Field(
         default_factory=dict, description="per-camera options, [cameras.<name>]"
+    )
+    skeletons: dict[str, SkeletonSpec] = Field(
+        default_factory=dict,
+        description='user-defined skeletons: [skeletons.<name>] keypoints = ["a", "b", ...] '
+        '(the order of the 2D files), bones = [["a", "b"], ...]',
     )
 
     def to_dict(self) -> dict[str, Any]:

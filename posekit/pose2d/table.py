@@ -132,7 +132,7 @@ def read_pose2d(path: str | os.PathLike[str]) -> Pose2D:
     times, meta = None, {}
     try:
         if suffix == ".csv":
-            df = pd.read_csv(path, header=[0, 1, 2], index_col=0)
+            df = pd.read_csv(path, header=[0, 1, 2], index_col=0, float_precision="round_trip")
         elif suffix == ".h5":
             with pd.HDFStore(path, mode="r") as store:
                 keys = store.keys()

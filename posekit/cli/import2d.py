@@ -1,0 +1,78 @@
+"""``posekit import-2d``: convert 2D keypoints from another tool to a DeepLabCut file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from posekit.cli.common import domain_errors, project_option
+
+
+def _person(value: str) -> str | int:
+    if value == "best":
+        return value
+    try:
+        index = int(value)
+    except ValueError:
+        raise click.BadParameter(f"'best' or a person index >= 0 (got {value!r})") from None
+    if index < 0:
+        raise click.BadParameter(f"'best' or a person index >= 0 (got {value!r})")
+    return index
+
+
+@click.command(name="import-2d")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["auto", "openpose", "sleap", "dlc"]),
+              default="auto", show_default=True,
+              help="Source format; auto: a folder is OpenPose JSON, an .h5 with a 'tracks' "
+              "dataset is SLEAP, other .h5/.csv are DeepLabCut.")
+@click.option("--skeleton", default=None,
+              help="Keypoint names: body25 (OpenPose default), body25b, coco17, halpe26, "
+              "mediapipe33, or a [skeletons.<name>] of the project's config.toml. OpenPose "
+              "default: body25; SLEAP/DLC: keep the file's names unless given.")
+@click.option("--person", default="best", show_default=True,
+              help="OpenPose: 'best' follows one person from frame to frame; a number takes "
+              "that person index in every frame.")
+@click.option("--track", default="0", show_default=True,
+              help="SLEAP: track index or track name.")
+@project_option
+def import_2d(source: Path, output: Path, fmt: str, skeleton: str | None, person: str,
+              track: str, project_dir: Path) -> None:
+    """Convert SOURCE (OpenPose JSON folder, SLEAP analysis .h5, DeepLabCut .h5/.csv) to
+    OUTPUT, a DeepLabCut-format .h5 or .csv that posekit and Anipose read.
+
+    Put OUTPUT in a session's pose-2d folder, named after the video (e.g.
+    pose-2d/walk-camA.h5), to use it in place of detection.
+    """
+    from posekit.pose2d.importers import import_2d as run_import
+    from posekit.pose2d.table import write_pose2d
+    from posekit.skeletons import Skeleton, get_skeleton
+
+    if output.suffix.lower() not in (".h5", ".csv"):
+        raise click.BadParameter("must end in .h5 or .csv", param_hint="OUTPUT")
+    person_arg = _person(person)
+    track_arg: int | str = int(track) if track.lstrip("-").isdigit() else track
+    with domain_errors():
+        skel: Skeleton | None = None
+        if skeleton is not None:
+            user = {}
+            config_file = project_dir / "config.toml"
+            if config_file.is_file():
+                from posekit.config import load_config
+
+                user = dict(load_config([config_file]).skeletons)
+            skel = get_skeleton(skeleton, user)
+        pose = run_import(source, format=fmt, skeleton=skel, person=person_arg,
+                          track=track_arg)
+        write_pose2d(pose, output)
+    n = pose.n_frames
+    detected = int(pose.detected().sum())
+    rate = 100.0 * detected / n if n else 0.0
+    found = float((pose.likelihood > 0).mean()) * 100 if n else 0.0
+    fmt_used = pose.metadata.get("format", fmt)
+    click.echo(f"Wrote {output} ({fmt_used}, scorer {pose.scorer}): {n} frames, "
+               f"{len(pose.keypoints)} keypoints.")
+    click.echo(f"Detected in {detected}/{n} frames ({rate:.1f} %); "
+               f"{found:.1f} % of all keypoints found.")
