@@ -229,7 +229,7 @@ def diagnose(board: Board, images: Sequence[NDArray[np.uint8]],
             counts = _corners(board, usable)
         if markers.max_id >= 0 and (new := _best_charuco(board, markers)) != board:
             new_counts = _corners(new, usable) if new else counts
-        if not any(new_counts) and any(
+        if new is None and not any(counts) and any(
                 seen := seen if board.kind == "checkerboard" else _checkerboards(grays)):
             a, b = Counter(grid for grid in seen if grid).most_common(1)[0][0]
             new = Board("checkerboard", (b, a) if board.corner_grid[0] >= board.corner_grid[1]
