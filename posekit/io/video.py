@@ -111,8 +111,9 @@ class TimedFrame:
 
 
 def _decode(path: Path, out: queue.Queue[TimedFrame | BaseException | None],
-            stop: threading.Event) -> None:
-    cap = cv2.VideoCapture(str(path))
+            stop: threading.Event, threads: int = 0) -> None:
+    params = [cv2.CAP_PROP_N_THREADS, threads] if threads else []
+    cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, params)
     try:
         if not cap.isOpened():
             raise PosekitError(f"{path}: OpenCV cannot open this video (corrupt or unknown "
@@ -140,14 +141,17 @@ def _decode(path: Path, out: queue.Queue[TimedFrame | BaseException | None],
         cap.release()
 
 
-def read_frames(path: str | os.PathLike[str], prefetch: int = 8) -> Iterator[TimedFrame]:
+def read_frames(path: str | os.PathLike[str], prefetch: int = 8, threads: int = 0
+                ) -> Iterator[TimedFrame]:
     """Frames with their index and time, decoded on a background thread ``prefetch``
     frames ahead, so decoding overlaps the consumer's work (OpenCV releases the GIL).
     Rotation metadata is applied. A video that stops decoding before its reported frame
-    count raises :class:`VideoDecodeError` naming the frame, after the frames decoded."""
+    count raises :class:`VideoDecodeError` naming the frame, after the frames decoded.
+    ``threads``: decoder threads (0 = the backend's default, one per core)."""
     frames: queue.Queue[TimedFrame | BaseException | None] = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
-    thread = threading.Thread(target=_decode, args=(Path(path), frames, stop), daemon=True)
+    thread = threading.Thread(target=_decode, args=(Path(path), frames, stop, threads),
+                              daemon=True)
     thread.start()
     try:
         while True:

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 
 def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
-                 position: int | None = None, progress: bool = True) -> Pose2D:
+                 position: int | None = None, progress: bool = True,
+                 decode_threads: int = 0) -> Pose2D:
     """Run the configured detector on every frame of ``video``; frames without a person
     are NaN rows with likelihood 0."""
     video = Path(video)
@@ -44,7 +45,7 @@ def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
                position=position, leave=False, disable=None if progress else True)
     try:
         with bar:
-            for frame in read_frames(video):
+            for frame in read_frames(video, threads=decode_threads):
                 pts, conf = detector.process(frame.image, frame.time_s)
                 xy.append(pts)
                 like.append(conf)
@@ -63,8 +64,11 @@ def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
 def _job(video: str, output: str, cfg: dict[str, Any], position: int, progress: bool
          ) -> tuple[int, int, float]:
     """Worker: detect one video and write its 2D file (atomically)."""
+    import cv2
+
+    cv2.setNumThreads(1)  # one video per core: no oversubscription from OpenCV's own threads
     start = time.perf_counter()
-    pose = detect_video(video, DetectionConfig(**cfg), position, progress)
+    pose = detect_video(video, DetectionConfig(**cfg), position, progress, decode_threads=1)
     write_pose2d(pose, output)
     return pose.n_frames, int(pose.detected().sum()), time.perf_counter() - start
 
