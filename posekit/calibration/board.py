@@ -283,7 +283,7 @@ class BoardDetector:
         ids = np.arange(len(corners), dtype=np.int64)
         spacing = _spacing(ids, corners, self.board.corner_grid[0])
         half = int(np.clip(0.3 * spacing, 2, 11)) if np.isfinite(spacing) else 5
-        refined, keep = refine_corners(gray, corners, half, max(_MAX_REFINE_SHIFT, half / 2))
+        refined, keep = refine_corners(gray, corners, half, max(_MAX_REFINE_SHIFT, half))
         if not keep.all():  # a checkerboard is all or nothing
             return Detection.empty()
         return Detection(ids, refined)

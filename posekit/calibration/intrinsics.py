@@ -185,12 +185,17 @@ def _without_outlier_corners(camera: Camera, board: Board, det: CameraDetections
         errors[f] = np.hypot(*(proj - det.corners[f]).T)
     if not np.isfinite(errors).any():
         return det
-    limit = max(1.0, 5 * float(np.nanmedian(errors)))
-    bad = errors > limit
+    # a mis-detected corner stands out within its own frame; a frame that the first,
+    # rough lens fits poorly (near the image edges) keeps its corners
+    rows = np.isfinite(errors).any(axis=1)
+    frame_median = np.full((len(errors), 1), np.nan)
+    frame_median[rows, 0] = np.nanmedian(errors[rows], axis=1)
+    limit = np.maximum(1.0, 5 * np.maximum(frame_median, float(np.nanmedian(errors))))
+    bad = np.isfinite(errors) & (errors > limit)
     if not bad.any():
         return det
-    log.info("%s: %d corners more than %.2f px off after the first lens fit are left out",
-             det.camera, int(bad.sum()), limit)
+    log.info("%s: %d corners far off their frame's fit after the first lens fit are left out",
+             det.camera, int(bad.sum()))
     corners = det.corners.copy()
     corners[bad] = np.nan
     return CameraDetections(det.camera, det.source, det.size, corners, det.n_markers)
@@ -216,6 +221,7 @@ def calibrate_intrinsics(board: Board, det: CameraDetections, *, model: str = "f
     cam = Camera(name, det.size, matrix, dist, fisheye=fisheye)
     poses = board_poses(cam, board, det, max(min_corners, 6))
     det = _without_outlier_corners(cam, board, det, poses)
+    frames = frames[det.counts[frames] >= max(min_corners, 6)]
     rms_px = float(np.nanmedian(poses.error))
     usable = frames[(poses.view_cos[frames] >= min_view_cos)
                     & (poses.error[frames] <= max(3 * rms_px, 1.0))]
