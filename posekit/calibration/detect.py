@@ -23,8 +23,7 @@ from tqdm import tqdm
 from posekit.calibration.board import Board
 from posekit.errors import CalibrationError
 from posekit.io.video import iter_frames, probe_video
-from posekit.project.layout import natural_key
-from posekit.project.steps import IMAGE_SUFFIXES as IMAGE_EXTENSIONS
+from posekit.project.steps import IMAGE_SUFFIXES, image_files
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +61,12 @@ class CameraDetections:
         return out
 
 
-def image_files(folder: Path) -> list[Path]:
-    """Image files of a folder in natural name order."""
-    return sorted((p for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
-                  key=lambda p: natural_key(p.name))
-
-
 def source_info(source: Path) -> tuple[int, tuple[int, int]]:
     """Frame count and (width, height) of a video file or an image folder."""
     if source.is_dir():
         files = image_files(source)
         if not files:
-            raise CalibrationError(f"{source}: no images ({', '.join(IMAGE_EXTENSIONS)}) found")
+            raise CalibrationError(f"{source}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
         first = cv2.imread(str(files[0]))
         if first is None:
             raise CalibrationError(f"{files[0]}: cannot read this image")

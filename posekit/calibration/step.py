@@ -8,7 +8,7 @@ from pathlib import Path
 
 from posekit.calibration.board import Board
 from posekit.calibration.calibrate import calibrate
-from posekit.calibration.detect import CameraDetections, detect_all, image_files, sample_frames
+from posekit.calibration.detect import CameraDetections, detect_all, sample_frames
 from posekit.calibration.report import write_report
 from posekit.camera.toml_io import save_calibration
 from posekit.errors import CalibrationError, ProjectError
@@ -16,11 +16,6 @@ from posekit.project.steps import CalibrationSet
 
 log = logging.getLogger(__name__)
 DIAGNOSIS_FRAMES = 15
-
-
-def source_files(source: Path) -> list[Path]:
-    """The files a calibration recording consists of (a video, or a folder's images)."""
-    return image_files(source) if source.is_dir() else [source]
 
 
 def check_boards(detections: dict[str, CameraDetections], board: Board, min_corners: int,

@@ -85,12 +85,24 @@ class CalibrationSet:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
+def image_files(folder: Path) -> list[Path]:
+    """Image files of a folder in natural name order."""
+    return sorted((p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+                  key=lambda p: natural_key(p.name))
+
+
+def recording_files(source: Path) -> list[Path]:
+    """The files a calibration recording consists of: a video, or a folder's images."""
+    return image_files(source) if source.is_dir() else [source]
+
+
 def _camera_folder_source(folder: Path, exts: tuple[str, ...]) -> Path | None:
     """A camera sub-folder's recording: the folder itself when it holds images, its one
     video otherwise, None when it holds neither."""
-    files = [p for p in folder.iterdir() if p.is_file()]
-    if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
+    if image_files(folder):
         return folder
+    files = [p for p in folder.iterdir() if p.is_file()]
     videos = [p for p in files if p.suffix.lstrip(".").lower() in exts]
     if len(videos) > 1:
         raise ProjectError(f"{folder}: {len(videos)} videos in one camera folder; keep one "
@@ -129,11 +141,7 @@ def _calib_output(trial: Trial) -> list[Path]:
 
 
 def _calibration_inputs(cs: CalibrationSet) -> list[Path]:
-    out: list[Path] = []
-    for source in cs.videos().values():
-        out += ([p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
-                if source.is_dir() else [source])
-    return out
+    return [f for source in cs.videos().values() for f in recording_files(source)]
 
 
 def _pose_2d_all(trial: Trial) -> list[Path]:
