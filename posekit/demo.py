@@ -25,13 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def _calibration_report(project: Project) -> str:
+    from posekit.calibration.board import UNITS_PER_M
     from posekit.synthetic.evaluate import compare_calibrations
 
     estimated = project.root / "calibration" / "calibration.toml"
     if not estimated.is_file():
         return "calibration: no output to compare (step not available or failed)"
     cs = CalibrationSet(project, project.root)
-    units = {"m": 1.0, "cm": 100.0, "mm": 1000.0}.get(cs.config.calibration.units, 1.0)
+    units = UNITS_PER_M[cs.config.calibration.units]
     err = compare_calibrations(load_calibration(estimated),
                                load_calibration(project.root / "ground-truth" /
                                                 "calibration.toml"),
@@ -48,8 +49,8 @@ def _detection_report(trials: list[Trial]) -> list[str]:
 
     from posekit.pose2d.table import read_pose2d
     from posekit.project.steps import pose_2d_path
+    from posekit.skeletons import limb_joint_indices
 
-    joints = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
     lines = []
     for trial in trials:
         truth_file = trial.session.project.root / "ground-truth" / trial.session.key / \
@@ -64,7 +65,7 @@ def _detection_report(trials: list[Trial]) -> list[str]:
             if not path.is_file() or cam not in truth:
                 return ["detect: no output to compare (step not available or failed)"]
             pose = read_pose2d(path)
-            idx = [i for i, k in enumerate(pose.keypoints) if k.split("_", 1)[-1] in joints]
+            idx = limb_joint_indices(pose.keypoints)
             n = min(pose.n_frames, truth[cam].shape[0])
             err = np.hypot(*(pose.xy[:n, idx] - truth[cam][:n, idx]).transpose(2, 0, 1))
             parts.append(f"{cam} {100 * pose.detected().mean():.0f} % of frames, median "

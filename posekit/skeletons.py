@@ -194,6 +194,16 @@ HALPE_26 = Skeleton(
     ),
 )
 
+#: the limb joints: large, well detected by every detector, and they move
+LIMB_JOINTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+
+
+def limb_joint_indices(keypoints: Iterable[str]) -> list[int]:
+    """Positions in ``keypoints`` of the names that end in a limb joint after their first
+    word (``left_knee``, ``right_wrist``...)."""
+    return [i for i, k in enumerate(keypoints) if k.split("_", 1)[-1] in LIMB_JOINTS]
+
+
 SKELETONS: dict[str, Skeleton] = {
     s.name: s for s in (MEDIAPIPE_33, COCO_17, BODY_25, BODY_25B, HALPE_26)
 }

@@ -20,13 +20,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, PngImagePlugin
 
-from posekit.calibration.board import Board
+from posekit.calibration.board import UNITS_PER_M, Board
 from posekit.errors import ConfigError
 from posekit.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
-MM_PER_UNIT = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
 PAPERS_MM: dict[str, tuple[float, float]] = {  # portrait width x height
     "A0": (841, 1189), "A1": (594, 841), "A2": (420, 594), "A3": (297, 420), "A4": (210, 297),
     "A5": (148, 210), "letter": (215.9, 279.4), "legal": (215.9, 355.6), "tabloid": (279.4, 431.8)}
@@ -51,11 +50,8 @@ class PageInfo:
 
 
 def square_mm(board: Board) -> float:
-    """The board's square side in mm."""
-    if board.units not in MM_PER_UNIT:
-        raise ConfigError(f'[calibration] units = "{board.units}": to draw a board use one of '
-                          f"{', '.join(MM_PER_UNIT)}")
-    return board.square_length * MM_PER_UNIT[board.units]
+    """The board's square side in mm (``Board`` has checked its units)."""
+    return board.square_length * 1000.0 / UNITS_PER_M[board.units]
 
 
 def paper_size_mm(paper: str) -> tuple[float, float] | None:

@@ -16,18 +16,17 @@ from numpy.typing import NDArray
 
 from posekit.camera.model import CameraGroup
 from posekit.pose2d.table import Pose2D
+from posekit.skeletons import limb_joint_indices
 from posekit.sync.motion import MIN_LIKELIHOOD
 from posekit.triangulation.dlt import triangulate
 
 FloatArray = NDArray[np.float64]
 MIN_PAIRS = 50  # keypoint pairs needed for a score
 MAX_FRAMES = 150  # frames of the overlap used per score (evenly spread)
-#: limb joints: large, well detected, and they move (MediaPipe names)
-JOINTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
 
 
 def _valid(pose: Pose2D) -> FloatArray:
-    joints = [i for i, k in enumerate(pose.keypoints) if k.split("_", 1)[-1] in JOINTS]
+    joints = limb_joint_indices(pose.keypoints)
     keep = joints if len(joints) >= 6 else list(range(len(pose.keypoints)))
     return np.where((pose.likelihood >= MIN_LIKELIHOOD)[..., None], pose.xy, np.nan)[:, keep]
 
