@@ -235,5 +235,5 @@ def bundle_adjust(object_points: FloatArray, cameras: Sequence[Camera], frame_rv
         obs = kept
         delta = max(3 * sigma * 1.4142, 0.5)
     final = [_vector_cam(v, c) for v, c in zip(cvec, cams, strict=True)]
-    errors = _Problem(object_points, final, obs, free, delta).errors(cvec, fr, ft)
+    # the last round ended without dropping anything: ``errors`` are those of ``obs``
     return BundleResult(final, fr, ft, obs, errors, total_iter, rejected)

@@ -64,15 +64,15 @@ class Calibration:
     notes: list[str] = field(default_factory=list)
 
 
-def _observations(names: list[str], detections: Mapping[str, CameraDetections],
-                  usable: NDArray[np.bool_], slots: NDArray[np.int64]) -> list[Observation]:
+def _observations(corners: FloatArray, usable: NDArray[np.bool_], slots: NDArray[np.int64]
+                  ) -> list[Observation]:
+    """Usable views of the board poses ``slots`` from corners (n_cams, n_frames, k, 2)."""
     obs = []
-    for ci, name in enumerate(names):
-        corners = detections[name].padded(usable.shape[1])
+    for ci in range(len(corners)):
         for si, f in enumerate(slots):
             if usable[ci, f]:
-                ok = np.isfinite(corners[f, :, 0])
-                obs.append(Observation(ci, si, np.flatnonzero(ok), corners[f, ok]))
+                ok = np.isfinite(corners[ci, f, :, 0])
+                obs.append(Observation(ci, si, np.flatnonzero(ok), corners[ci, f, ok]))
     return obs
 
 
@@ -135,12 +135,12 @@ def calibrate(detections: Mapping[str, CameraDetections], board: Board,
     max_err = max(1.0, 5 * float(np.nanmedian(np.concatenate([p.error for p in poses]))))
     usable = ext.usable_views(poses, min_cos, max_err)
     world_to_cam = ext.initial_extrinsics(names, poses, usable)
-    counts = np.stack([np.isfinite(detections[n].padded(n_frames)[..., 0]).sum(1)
-                       for n in names])
+    corners = np.stack([detections[n].padded(n_frames) for n in names])
+    counts = np.isfinite(corners[..., 0]).sum(axis=2)
     rvecs, tvecs = ext.initial_board_poses(world_to_cam, poses, usable, counts)
     slots = np.flatnonzero(np.isfinite(rvecs[:, 0]))
     cams = [ext.with_extrinsics(c, w) for c, w in zip(cams, world_to_cam, strict=True)]
-    obs = _observations(names, detections, usable, slots)
+    obs = _observations(corners, usable, slots)
     free = DISTORTION_FREE[cfg.distortion_model] if not cfg.fisheye else (True,) * 4
     result = bundle_adjust(board.object_points(), cams, rvecs[slots], tvecs[slots], obs,
                            refine_intrinsics=cfg.refine_intrinsics, distortion_free=free)
