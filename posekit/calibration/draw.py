@@ -175,21 +175,35 @@ def pdf_bytes(page: NDArray[np.uint8], dpi: int, title: str = "") -> bytes:
                          f"\n{len(out)}\n%%EOF\n").encode()
 
 
-def write_board(board: Board, path: str | Path, dpi: int = 300, paper: str = "A4",
-                landscape: bool | None = None, margin_mm: float = 10) -> Path:
-    """Write :func:`board_page` to ``path`` (.png with its DPI stored, or a one-page .pdf
-    whose page is the paper size) atomically; returns the path."""
-    path, suffix = Path(path), Path(path).suffix.lower()
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ConfigError(f'cannot write a board to "{path.name}": use a file name ending in '
                           f"{' or '.join(FORMATS)}")
-    page, info = board_page(board, dpi, paper, landscape, margin_mm)
+    return suffix
+
+
+def save_board_page(board: Board, page: NDArray[np.uint8], info: PageInfo,
+                    path: str | Path) -> Path:
+    """Write a page from :func:`board_page` to ``path`` (.png with its DPI stored, or a
+    one-page .pdf whose page is the paper size) atomically; returns the path."""
+    path = Path(path)
+    suffix = _format(path)
     title = f"posekit calibration board: {board.describe()}; square {info.square_mm:.4g} mm"
     with atomic_path(path) as tmp:
         if suffix == ".pdf":
-            tmp.write_bytes(pdf_bytes(page, dpi, title))
+            tmp.write_bytes(pdf_bytes(page, info.dpi, title))
         else:
             meta = PngImagePlugin.PngInfo()
             meta.add_text("Description", title)
-            Image.fromarray(page).save(tmp, "PNG", dpi=(dpi, dpi), pnginfo=meta)
+            Image.fromarray(page).save(tmp, "PNG", dpi=(info.dpi, info.dpi), pnginfo=meta)
     return path
+
+
+def write_board(board: Board, path: str | Path, dpi: int = 300, paper: str = "A4",
+                landscape: bool | None = None, margin_mm: float = 10) -> Path:
+    """Render :func:`board_page` and write it with :func:`save_board_page`; an unsupported
+    file name is refused before anything is rendered."""
+    _format(Path(path))
+    page, info = board_page(board, dpi, paper, landscape, margin_mm)
+    return save_board_page(board, page, info, path)

@@ -33,6 +33,15 @@ def selection_options(func: F) -> F:
     return func
 
 
+def project_config(project_dir: Path, config_file: Path | None = None) -> Any:
+    """The ``Config`` of ``config_file``, else of the project's ``config.toml`` when there
+    is one, else the defaults."""
+    from posekit.config import load_config
+
+    path = config_file or project_dir / "config.toml"
+    return load_config([path] if path.is_file() else [])
+
+
 def jobs_option(func: F) -> F:
     return click.option(
         "--jobs", "-j", type=click.IntRange(min=0), default=None,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from posekit.cli.common import domain_errors, project_option
+from posekit.cli.common import domain_errors, project_config, project_option
 
 
 def _person(value: str) -> str | int:
@@ -57,13 +57,7 @@ def import_2d(source: Path, output: Path, fmt: str, skeleton: str | None, person
     with domain_errors():
         skel: Skeleton | None = None
         if skeleton is not None:
-            user = {}
-            config_file = project_dir / "config.toml"
-            if config_file.is_file():
-                from posekit.config import load_config
-
-                user = dict(load_config([config_file]).skeletons)
-            skel = get_skeleton(skeleton, user)
+            skel = get_skeleton(skeleton, dict(project_config(project_dir).skeletons))
         pose = run_import(source, format=fmt, skeleton=skel, person=person_arg,
                           track=track_arg)
         write_pose2d(pose, output)

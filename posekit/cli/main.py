@@ -12,6 +12,7 @@ from posekit.cli.common import (
     echo_summaries,
     jobs_option,
     overwrite_option,
+    project_config,
     project_option,
     selection_options,
     setup_logging,
@@ -100,15 +101,12 @@ def draw_board(output: Path, project_dir: Path, config_file: Path | None, dpi: i
                landscape: bool | None) -> None:
     """Write a printable PNG or PDF of exactly the board the config describes."""
     from posekit.calibration.board import Board
-    from posekit.calibration.draw import board_page, write_board
-    from posekit.config import load_config
+    from posekit.calibration.draw import board_page, save_board_page
 
     with domain_errors():
-        files = [config_file] if config_file else [project_dir / "config.toml"]
-        cfg = load_config([f for f in files if f.is_file()]).calibration
-        board = Board.from_config(cfg)
-        write_board(board, output, dpi=dpi, paper=paper, landscape=landscape)
-        _, info = board_page(board, dpi=dpi, paper=paper, landscape=landscape)
+        board = Board.from_config(project_config(project_dir, config_file).calibration)
+        page, info = board_page(board, dpi=dpi, paper=paper, landscape=landscape)
+        save_board_page(board, page, info, output)
     click.echo(f"Wrote {output}: {board.describe()}.")
     click.echo(f"Print at 100 % scale, then measure a square: it must be {info.square_mm:.2f} mm.")
 
@@ -122,13 +120,11 @@ def import_command(source: Path, output: Path | None, project_dir: Path) -> None
     """Convert an existing calibration (Anipose/FreeMoCap .toml, Qualisys .qca.txt)."""
     from posekit.calibration.imports import import_calibration
     from posekit.camera.toml_io import save_calibration
-    from posekit.config import load_config
 
     with domain_errors():
         group = import_calibration(source)
         if output is None:
-            files = [f for f in [project_dir / "config.toml"] if f.is_file()]
-            pipeline = load_config(files).pipeline
+            pipeline = project_config(project_dir).pipeline
             output = project_dir / pipeline.calibration_results / "calibration.toml"
         save_calibration(group, output)
     units = group.metadata.get("units", "the source's units")
