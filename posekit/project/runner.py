@@ -101,13 +101,13 @@ def run_step(
         summary.unavailable = True
         summary.results = [UnitResult(unit_key(u), "unavailable") for u in units]
         return summary
+    todo = []
+    for unit in units:
+        if not overwrite and freshness(step, unit) == "done":
+            summary.results.append(UnitResult(unit_key(unit), "skipped", "up to date"))
+        else:
+            todo.append(unit)
     if step.batch is not None:
-        todo = []
-        for unit in units:
-            if not overwrite and freshness(step, unit) == "done":
-                summary.results.append(UnitResult(unit_key(unit), "skipped", "up to date"))
-            else:
-                todo.append(unit)
         if todo:
             workers = project.config.compute.jobs if jobs is None else jobs
             for unit, error, seconds in step.load(batch=True)(todo, overwrite, workers,
@@ -116,12 +116,9 @@ def run_step(
                                                   error or "", seconds))
         return summary
     func = step.load()
-    bar = tqdm(units, desc=step_name, unit=step.per, disable=not progress or len(units) < 2)
+    bar = tqdm(todo, desc=step_name, unit=step.per, disable=not progress or len(todo) < 2)
     for unit in bar:
         key = unit_key(unit)
-        if not overwrite and freshness(step, unit) == "done":
-            summary.results.append(UnitResult(key, "skipped", "up to date"))
-            continue
         start = time.perf_counter()
         try:
             func(unit, overwrite=overwrite)
