@@ -16,10 +16,9 @@ from posekit.errors import ConfigError
 from posekit.io.video import VideoDecodeError, read_frames, write_video
 from posekit.pose2d.detectors import make_detector
 from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
-from posekit.skeletons import MEDIAPIPE_33
+from posekit.skeletons import MEDIAPIPE_33, limb_joint_indices
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
-GROUPS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
 
 
 def test_mediapipe_on_a_real_photograph() -> None:
@@ -53,7 +52,7 @@ def test_detect_step_on_synthetic_videos_matches_ground_truth(tmp_path: Path) ->
         assert pose.n_frames == truth2d.shape[1] and pose.frame_times is not None
         assert pose.detected().mean() >= 0.9
         height = 1080 if cam != "cam2" else 720
-        idx = [i for i, k in enumerate(pose.keypoints) if k.split("_", 1)[-1] in GROUPS]
+        idx = limb_joint_indices(pose.keypoints)
         err = np.hypot(*(pose.xy[:, idx] - truth2d[ci][:, idx]).transpose(2, 0, 1))
         err = err[np.isfinite(err)]
         assert (err < 0.05 * height).mean() >= 0.8, (cam, np.median(err))
