@@ -103,12 +103,15 @@ class DetectionConfig(Section):
 
 
 class FilterConfig(Section):
-    """[filter]: Anipose's 2D filter section (accepted for compatibility)."""
+    """[filter]: 2D pre-filter before triangulation (Anipose's section and keys)."""
 
     enabled: bool = Field(False, description="filter 2D keypoints before triangulation")
-    type: str = Field("medfilt", description="filter type")
-    medfilt: int = Field(13, description="median filter window, frames")
-    offset_threshold: float = Field(25, description="jump threshold, pixels")
+    type: str = Field("medfilt", description='filter type: "medfilt" (running median)')
+    medfilt: int = Field(13, description="median filter window, frames (odd)")
+    offset_threshold: float = Field(
+        25, description="points further than this (pixels) from the running median are "
+        "dropped as jumps"
+    )
     score_threshold: float = Field(0.05, description="drop 2D points below this score")
     spline: bool = Field(True, description="spline-interpolate removed points")
     max_offset: float = Field(5, description="Anipose key (accepted)")
@@ -118,9 +121,14 @@ class FilterConfig(Section):
 
 
 class Filter3dConfig(Section):
-    """[filter3d]: Anipose's 3D filter section (accepted for compatibility)."""
+    """[filter3d]: 3D post-filter after triangulation (Anipose's section, more types)."""
 
     enabled: bool = Field(False, description="filter 3D keypoints after triangulation")
+    type: Literal["medfilt", "butterworth"] = Field(
+        "butterworth", description='"butterworth" (zero-phase low-pass) or "medfilt"'
+    )
+    cutoff_hz: float = Field(6.0, gt=0, description="Butterworth cut-off frequency, Hz")
+    order: int = Field(4, ge=1, le=8, description="Butterworth filter order")
     medfilt: int = Field(7, description="median filter window, frames")
     offset_threshold: float = Field(40, description="jump threshold, 3D units")
     n_back: int = Field(5, description="Anipose key (accepted)")
@@ -146,23 +154,52 @@ class TriangulationConfig(Section):
     constraints_weak: list[list[str]] = Field(
         default_factory=list, description="pairs of keypoints with a fixed distance (weak)"
     )
-    scale_smooth: float = Field(2.0, ge=0, description="weight of the smoothness term")
+    scale_smooth: float = Field(
+        2.0, ge=0, description="weight of the smoothness term (per millimetre of the "
+        "n-th frame-to-frame difference, as Anipose)"
+    )
+    smooth_threshold: float = Field(
+        1.0, gt=0, description="weighted smoothness residual above which it grows linearly, "
+        "not quadratically, so that fast movements are not flattened"
+    )
     scale_length: float = Field(2.0, ge=0, description="weight of strong length constraints")
     scale_length_weak: float = Field(1.0, ge=0, description="weight of weak length constraints")
     reproj_error_threshold: float = Field(
-        5.0, gt=0, description="reprojection error (pixels) above which a view is an outlier"
+        15.0, gt=0, description="reprojection error (pixels) above which a view is an outlier"
+    )
+    outlier_rejection: bool = Field(
+        True, description="drop each point's views that disagree with the others"
+    )
+    swap_repair: bool = Field(
+        True, description="undo left/right swaps of a camera's detections (needs 3+ cameras)"
+    )
+    lengths: dict[str, float] = Field(
+        default_factory=dict,
+        description='known segment lengths in 3D units, e.g. {"left_hip-left_knee" = 410}; '
+        "others are estimated from the data",
+    )
+    max_gap: int = Field(
+        15, ge=0, description="frames without any agreeing view bridged by the optimiser; "
+        "longer gaps are NaN"
     )
     score_threshold: float = Field(
         0.5, ge=0, le=1, description="2D points with a lower score are not used"
     )
-    n_deriv_smooth: int = Field(3, ge=1, le=4, description="time derivative that is smoothed")
+    n_deriv_smooth: int = Field(2, ge=1, le=4, description="time derivative that is smoothed")
     reference_point: str | None = Field(None, description="keypoint placed at the origin")
     axes: list[list[str]] = Field(
         default_factory=list,
         description='axis alignment, e.g. [["x", "left_hip", "right_hip"], ["z", ...]]',
     )
+    formats: list[Literal["csv", "trc", "c3d"]] = Field(
+        ["csv", "trc", "c3d"], description="3D outputs besides the quality files: Anipose's "
+        'CSV layout, TRC (OpenSim), C3D'
+    )
     optim_chunking: bool = Field(True, description="optimise long recordings in chunks")
-    optim_chunking_size: int = Field(200, gt=0, description="frames per optimisation chunk")
+    optim_chunking_size: int = Field(
+        5000, gt=0, description="frames per optimisation chunk (chunks overlap and are "
+        "cross-faded; the cost is linear either way, chunks only bound memory)"
+    )
 
 
 class SyncConfig(Section):

@@ -28,6 +28,7 @@ EXAMPLES: dict[str, str] = {
     "angles": '# knee_left = ["left_hip", "left_knee", "left_ankle"]',
     "cameras": "# [cameras.camA]\n# offset = [0, 0, 1920, 1080]",
     "offsets": "# [sync.offsets]\n# camA = 0\n# camB = 12",
+    "lengths": '# [triangulation.lengths]\n# "left_hip-left_knee" = 410.0',
 }
 
 

@@ -199,6 +199,7 @@ STEPS: dict[str, Step] = {
             "triangulate", "3D keypoints from 2D, calibration and offsets", "trial",
             inputs=lambda t: [*_pose_2d_all(t), *_calib_output(t), sync_path(t)],
             outputs=lambda t: [pose_3d_path(t)],
+            func="posekit.triangulation.step:run",
         ),
         Step(
             "angles", "joint angles from the 3D keypoints", "trial",

@@ -1,0 +1,388 @@
+"""Spatiotemporal optimisation of a whole trial's 3D keypoints.
+
+The unknowns are the 3D positions ``X`` (n_frames, n_kp, 3). The cost has three parts,
+with Anipose's names and scales so that its settings carry over:
+
+* reprojection: for every view, ``score × (f · (π(R X + t) − u))`` in pixels (``u`` the
+  undistorted normalised detection, ``f`` the focal length), under a robust soft-L1 loss
+  of scale ``reproj_error_threshold``; views further off than
+  ``OUTLIER_FACTOR × reproj_error_threshold`` after the first iterations get no weight;
+* smoothness: ``scale_smooth × Δⁿ X`` (n = ``n_deriv_smooth``, differences between
+  consecutive frames, in millimetres);
+* segment lengths: ``scale_length × 100 × (|Xa − Xb| − L) / L`` (percent of the length)
+  for strong constraints, ``scale_length_weak`` for weak ones; ``L`` is given or the
+  median over the trial, re-estimated once from the optimised points.
+
+It is minimised by iteratively reweighted Gauss-Newton. The normal matrix is a 3×3 block
+per point, plus the smoothness band along time, plus the length couplings within a frame.
+Without the couplings it is a banded matrix per keypoint, factorised in ``O(n_frames)``
+(LAPACK banded Cholesky over all keypoints at once); that factorisation preconditions a
+conjugate-gradient solve of the full system, which then converges in a few iterations. So
+the cost is linear in the number of frames, and the whole trial is solved as one system:
+no chunks, hence no seams. Very long recordings can be split into overlapping chunks
+(``chunk_frames``) that are cross-faded, to bound memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from math import comb
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from scipy.linalg import cho_solve_banded, cholesky_banded
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+#: Views whose error exceeds this many thresholds are ignored after the first iterations.
+OUTLIER_FACTOR = 3.0
+HARD = 3.0
+DEBUG = False
+CG_ITER = 2
+REL_TOL = 1e-3
+
+
+@dataclass
+class OptimSettings:
+    """Weights of the cost terms (module docstring), in Anipose's units."""
+
+    scale_smooth: float = 2.0
+    scale_length: float = 2.0
+    scale_length_weak: float = 1.0
+    reproj_error_threshold: float = 15.0
+    n_deriv_smooth: int = 3
+    smooth_delta: float = 5.0
+    mm_per_unit: float = 1.0
+    iterations: int = 12
+    constraints: Sequence[tuple[int, int]] = ()
+    constraints_weak: Sequence[tuple[int, int]] = ()
+    lengths: dict[tuple[int, int], float] = field(default_factory=dict)
+    chunk_frames: int = 0
+    chunk_overlap: int = 60
+
+
+class _Smoothness:
+    """The smoothness term ``scale · Δⁿ X`` under a soft-L1 loss of scale ``delta`` on the
+    norm of each keypoint's n-th difference: quadratic for the small derivatives of
+    noise, linear for the large ones of real fast movements (a jump, a kick), which are
+    thus not flattened. ``weights`` (n - order, k) are the current IRLS weights times
+    ``scale²``."""
+
+    def __init__(self, n: int, k: int, order: int, scale: float, delta: float) -> None:
+        self.order = order if n > order else 0
+        self.scale, self.delta = scale, delta
+        self.coef = np.array([(-1.0) ** (self.order - m) * comb(self.order, m)
+                              for m in range(self.order + 1)])
+        self.diff = _difference_matrix(n, self.order) if self.order else None
+        self.weights = np.full((max(n - self.order, 0), k), scale**2)
+
+    def differences(self, x: FloatArray) -> FloatArray:
+        """n-th differences (n - order, k, 3)."""
+        if self.diff is None:
+            return np.zeros((0, *x.shape[1:]))
+        return np.asarray(self.diff @ x.reshape(x.shape[0], -1)).reshape(-1, *x.shape[1:])
+
+    def update(self, x: FloatArray) -> None:
+        mag = np.linalg.norm(self.differences(x), axis=-1) * self.scale
+        self.weights = self.scale**2 * _soft_l1_weight(mag, self.delta)
+
+    def cost(self, x: FloatArray) -> float:
+        mag = np.linalg.norm(self.differences(x), axis=-1) * self.scale
+        return float(np.sum(_soft_l1_cost(mag, self.delta)))
+
+    def apply(self, v: FloatArray) -> FloatArray:
+        """Dᵀ W D v for v (n, k, 3)."""
+        if self.diff is None:
+            return np.zeros(v.shape)
+        dv = self.differences(v) * self.weights[..., None]
+        return np.asarray(self.diff.T @ dv.reshape(dv.shape[0], -1)).reshape(v.shape)
+
+    def band(self, n: int) -> FloatArray:
+        """Diagonals (order + 1, n, k) of Dᵀ W D: entry [j, i] is element (i + j, i)."""
+        k = self.weights.shape[1]
+        out = np.zeros((self.order + 1, n, k))
+        rows = self.weights.shape[0]
+        for j in range(self.order + 1):
+            for m in range(self.order + 1 - j):
+                # row r has D[r, r + m] = coef[m], D[r, r + m + j] = coef[m + j]
+                out[j, m:m + rows] += self.coef[m] * self.coef[m + j] * self.weights
+        return out
+
+
+@dataclass
+class _Problem:
+    ext: FloatArray  # (c, 3, 4)
+    focal: FloatArray  # (c,)
+    xy: FloatArray  # (c, n, k, 2) normalised, NaN unseen
+    base: FloatArray  # (c, n, k) score weights (0 unused)
+    pairs: NDArray[np.int64]  # (p, 2) constrained keypoints
+    pair_scale: FloatArray  # (p,) 100 * scale / L ... set per length
+    lengths: FloatArray  # (p,)
+    smooth: _Smoothness
+
+
+def _difference_matrix(n: int, order: int) -> sp.csr_matrix:
+    d = sp.eye(n, format="csr")
+    for _ in range(order):
+        d = (d[1:] - d[:-1]).tocsr()
+    return d
+
+
+def _project(prob: _Problem, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Camera coordinates split as normalised projection (c, n, k, 2), inverse depth
+    (c, n, k), and residuals in px (c, n, k, 2)."""
+    rot = prob.ext[:, :, :3]
+    cam = np.tensordot(x, rot, axes=([2], [2]))  # (n, k, c, 3)
+    cam = np.moveaxis(cam, 2, 0) + prob.ext[:, None, None, :, 3]
+    z = cam[..., 2]
+    inv = 1.0 / np.where(np.abs(z) > 1e-9, z, 1e-9)
+    proj = cam[..., :2] * inv[..., None]
+    res = (proj - prob.xy) * prob.focal[:, None, None, None]
+    return proj, inv, res
+
+
+def _reprojection(prob: _Problem, x: FloatArray
+                  ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Residuals (c, n, k, 2) in px, Jacobian rows (2, c, n, k, 3), errors (c, n, k)."""
+    proj, inv, res = _project(prob, x)
+    rot = prob.ext[:, :, :3]
+    fz = (prob.focal[:, None, None] * inv)[..., None]  # (c, n, k, 1)
+    r0, r1, r2 = (rot[:, None, None, i, :] for i in range(3))  # (c, 1, 1, 3)
+    j0 = fz * (r0 - proj[..., 0:1] * r2)
+    j1 = fz * (r1 - proj[..., 1:2] * r2)
+    err = np.hypot(res[..., 0], res[..., 1])
+    return res, np.stack([j0, j1]), err
+
+
+def _reprojection_normal(jac: FloatArray, res: FloatArray, w: FloatArray
+                         ) -> tuple[FloatArray, FloatArray]:
+    """Σ_views w JᵀJ (n, k, 3, 3) and Σ_views w Jᵀr (n, k, 3) from Jacobian rows
+    (2, c, n, k, 3), residuals (c, n, k, 2) and weights (c, n, k)."""
+    _, c, n, k, _ = jac.shape
+    jt = np.moveaxis(jac, (0, 1), (3, 2)).reshape(n, k, 2 * c, 3)
+    wt = np.repeat(np.moveaxis(w, 0, 2), 2, axis=2)[..., None]  # (n, k, 2c, 1)
+    wj = jt * wt
+    blocks = np.matmul(np.swapaxes(wj, -1, -2), jt)
+    r = np.moveaxis(res, 0, 2).reshape(n, k, 2 * c, 1)
+    grad = np.matmul(np.swapaxes(wj, -1, -2), r)[..., 0]
+    return blocks, grad
+
+
+def _soft_l1_weight(err: FloatArray, scale: float) -> FloatArray:
+    return 1.0 / np.sqrt(1.0 + (err / scale) ** 2)
+
+
+def _soft_l1_cost(err: FloatArray, scale: float) -> FloatArray:
+    return 2.0 * scale**2 * (np.sqrt(1.0 + (err / scale) ** 2) - 1.0)
+
+
+def _length_terms(prob: _Problem, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Residuals (n, p) and unit directions (n, p, 3) of the length constraints."""
+    if len(prob.pairs) == 0:
+        return np.zeros((x.shape[0], 0)), np.zeros((x.shape[0], 0, 3))
+    d = x[:, prob.pairs[:, 0]] - x[:, prob.pairs[:, 1]]
+    norm = np.linalg.norm(d, axis=-1)
+    unit = d / np.maximum(norm, 1e-12)[..., None]
+    return prob.pair_scale * (norm - prob.lengths), unit
+
+
+def _cost(prob: _Problem, x: FloatArray, w_view: FloatArray, scale: float) -> float:
+    res = _project(prob, x)[2]
+    err = np.hypot(res[..., 0], res[..., 1])
+    reproj = np.sum(w_view * _soft_l1_cost(np.nan_to_num(err), scale))
+    smooth = prob.smooth.cost(x)
+    lres, _ = _length_terms(prob, x)
+    return float(reproj + smooth + np.sum(lres**2))
+
+
+def _banded(blocks: FloatArray, smooth: _Smoothness) -> FloatArray:
+    """Lower banded storage (u + 1, k * n * 3) of the per-keypoint normal matrices,
+    variables ordered (keypoint, frame, xyz)."""
+    n, k = blocks.shape[:2]
+    order = smooth.order
+    u = max(2, 3 * order)
+    ab = np.zeros((u + 1, k, n, 3))
+    band = smooth.band(n)  # (order + 1, n, k)
+    ab[0] = np.einsum("nkii->kni", blocks) + band[0].T[:, :, None]
+    ab[1, :, :, 0] = blocks[:, :, 1, 0].T
+    ab[1, :, :, 1] = blocks[:, :, 2, 1].T
+    ab[2, :, :, 0] = blocks[:, :, 2, 0].T
+    for j in range(1, order + 1):
+        ab[3 * j] += band[j].T[:, :, None]
+    return ab.reshape(u + 1, -1)
+
+
+def _matvec(blocks: FloatArray, prob: _Problem, coupling: FloatArray, v: FloatArray
+            ) -> FloatArray:
+    """Full normal matrix times v (n, k, 3); ``coupling`` (n, p, 3) holds the length
+    residuals' gradients g, whose off-diagonal blocks are -g gᵀ."""
+    out = np.sum(blocks * v[..., None, :], axis=-1)
+    out += prob.smooth.apply(v)
+    a, b = prob.pairs[:, 0], prob.pairs[:, 1]
+    ga = np.sum(coupling * v[:, b], axis=-1, keepdims=True) * coupling
+    gb = np.sum(coupling * v[:, a], axis=-1, keepdims=True) * coupling
+    for p in range(len(a)):
+        out[:, a[p]] -= ga[:, p]
+        out[:, b[p]] -= gb[:, p]
+    return out
+
+
+def _solve(blocks: FloatArray, prob: _Problem, coupling: FloatArray, rhs: FloatArray,
+           max_iter: int | None = None, tol: float = 1e-3) -> FloatArray:
+    """Solve the normal equations by banded-Cholesky-preconditioned conjugate gradients."""
+    n, k = rhs.shape[:2]
+    chol = cholesky_banded(_banded(blocks, prob.smooth), lower=True)
+
+    def precond(r: FloatArray) -> FloatArray:
+        z = cho_solve_banded((chol, True), np.moveaxis(r, 1, 0).reshape(-1))
+        return np.moveaxis(z.reshape(k, n, 3), 0, 1)
+
+    x = precond(rhs)
+    max_iter = CG_ITER if max_iter is None else max_iter
+    if len(prob.pairs) == 0 or max_iter == 0:
+        return x
+    r = rhs - _matvec(blocks, prob, coupling, x)
+    z = precond(r)
+    p = z.copy()
+    rz = float(np.sum(r * z))
+    norm0 = float(np.sqrt(np.sum(rhs**2))) or 1.0
+    for _ in range(max_iter):
+        if np.sqrt(np.sum(r**2)) < tol * norm0:
+            break
+        ap = _matvec(blocks, prob, coupling, p)
+        alpha = rz / float(np.sum(p * ap))
+        x += alpha * p
+        r -= alpha * ap
+        z = precond(r)
+        rz_new = float(np.sum(r * z))
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return x
+
+
+def _median_lengths(x: FloatArray, pairs: NDArray[np.int64]) -> FloatArray:
+    d = np.linalg.norm(x[:, pairs[:, 0]] - x[:, pairs[:, 1]], axis=-1)
+    with np.errstate(invalid="ignore"):
+        return np.nanmedian(np.where(np.isfinite(d), d, np.nan), axis=0)
+
+
+def optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights: FloatArray,
+             init: FloatArray, settings: OptimSettings) -> tuple[FloatArray, FloatArray]:
+    """Optimised points (n_frames, n_kp, 3) and final view weights (c, n_frames, n_kp).
+
+    ``xy`` (c, n_frames, n_kp, 2) normalised detections, ``weights`` (c, n_frames, n_kp)
+    their scores (0 = not used), ``init`` (n_frames, n_kp, 3) a starting point with every
+    keypoint that has any observation finite (e.g. robust DLT with gaps interpolated).
+    Keypoints with no finite start value are returned NaN.
+    """
+    n = init.shape[0]
+    size = settings.chunk_frames
+    if size and n > size + settings.chunk_overlap:
+        return _optimize_chunked(extrinsics, focal, xy, weights, init, settings)
+    return _optimize(extrinsics, focal, xy, weights, init, settings)
+
+
+def _optimize_chunked(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray,
+                      weights: FloatArray, init: FloatArray, settings: OptimSettings
+                      ) -> tuple[FloatArray, FloatArray]:
+    n = init.shape[0]
+    size, overlap = settings.chunk_frames, max(settings.chunk_overlap, 4)
+    out = np.zeros(init.shape)
+    total = np.zeros(n)
+    w_out = np.zeros(weights.shape)
+    start = 0
+    while True:
+        stop = min(n, start + size)
+        pts, w = _optimize(extrinsics, focal, xy[:, start:stop], weights[:, start:stop],
+                           init[start:stop], settings)
+        ramp = np.ones(stop - start)
+        if start > 0:
+            ramp[:overlap] = np.linspace(0.0, 1.0, overlap + 2)[1:-1]
+        if stop < n:
+            ramp[-overlap:] = np.linspace(1.0, 0.0, overlap + 2)[1:-1]
+        out[start:stop] += ramp[:, None, None] * pts
+        total[start:stop] += ramp
+        w_out[:, start:stop] = np.maximum(w_out[:, start:stop], w)
+        if stop == n:
+            break
+        start = stop - overlap
+    return out / total[:, None, None], w_out
+
+
+def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights: FloatArray,
+              init: FloatArray, settings: OptimSettings) -> tuple[FloatArray, FloatArray]:
+    n, k = init.shape[:2]
+    active = np.isfinite(init).all(axis=(0, 2))  # keypoints with a full start value
+    x = np.where(np.isfinite(init), init, 0.0)
+    base = np.where(np.isfinite(xy).all(axis=-1), np.nan_to_num(weights), 0.0)
+    base[:, :, ~active] = 0.0
+    xy0 = np.nan_to_num(xy)
+    smooth = _Smoothness(n, k, int(settings.n_deriv_smooth),
+                         settings.scale_smooth * settings.mm_per_unit, settings.smooth_delta)
+    pairs_l: list[tuple[int, int]] = []
+    scales: list[float] = []
+    fixed: list[float] = []
+    for group, scale in ((settings.constraints, settings.scale_length),
+                         (settings.constraints_weak, settings.scale_length_weak)):
+        for a, b in group:
+            if active[a] and active[b] and a != b and scale > 0:
+                pairs_l.append((a, b))
+                scales.append(scale)
+                fixed.append(settings.lengths.get((a, b), settings.lengths.get((b, a), np.nan)))
+    pairs = np.array(pairs_l, dtype=np.int64).reshape(-1, 2)
+    scale_arr = np.array(scales)
+    given = np.array(fixed, dtype=np.float64)
+    lengths = np.where(np.isfinite(given), given, _median_lengths(x, pairs)) \
+        if len(pairs) else np.zeros(0)
+    ok = np.isfinite(lengths) & (lengths > 0)
+    pairs, scale_arr, lengths, given = pairs[ok], scale_arr[ok], lengths[ok], given[ok]
+    prob = _Problem(extrinsics, focal, xy0, base, pairs, 100.0 * scale_arr / lengths,
+                    lengths, smooth)
+    thr = float(settings.reproj_error_threshold)
+    # keypoints without data still need a well-posed system: a tiny pull to the start
+    damping = 1e-6 * (1.0 + float(np.max(focal)) ** 2 / 1e6)
+    w_fit = base
+    for it in range(settings.iterations):
+        res, jac, err = _reprojection(prob, x)
+        err = np.where(base > 0, err, 0.0)
+        if it >= 3:  # views far off the current fit are outliers from now on
+            w_fit = np.where(err > HARD * thr, 0.0, base)
+        if it == 3 and len(pairs):  # re-estimate the unknown lengths from the fit
+            lengths = np.where(np.isfinite(given), given, _median_lengths(x, pairs))
+            prob.lengths = lengths
+            prob.pair_scale = 100.0 * scale_arr / lengths
+        if it > 0:
+            smooth.update(x)
+        lres, unit = _length_terms(prob, x)
+        before = (float(np.sum(w_fit * _soft_l1_cost(err, thr))) + smooth.cost(x)
+                  + float(np.sum(lres**2)))
+        blocks, grad = _reprojection_normal(jac, res, w_fit * _soft_l1_weight(err, thr))
+        grad += smooth.apply(x)
+        coupling = prob.pair_scale[None, :, None] * unit  # d residual / d Xa, (n, p, 3)
+        if len(pairs):
+            outer = coupling[..., :, None] * coupling[..., None, :]
+            lgrad = lres[..., None] * coupling
+            for p, (a, b) in enumerate(pairs):
+                blocks[:, a] += outer[:, p]
+                blocks[:, b] += outer[:, p]
+                grad[:, a] += lgrad[:, p]
+                grad[:, b] -= lgrad[:, p]
+        blocks[..., [0, 1, 2], [0, 1, 2]] += damping
+        step = _solve(blocks, prob, coupling, -grad)
+        for _ in range(4):  # step halving if the robust cost went up
+            trial = x + step
+            after = _cost(prob, trial, w_fit, thr)
+            if after <= before:
+                break
+            step *= 0.5
+        else:
+            break
+        x = trial
+        if DEBUG:
+            print(it, before, after, np.max(np.abs(step)))
+        if it >= 4 and before - after < REL_TOL * before:
+            break
+    x[:, ~active] = np.nan
+    return x, w_fit

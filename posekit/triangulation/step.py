@@ -1,0 +1,250 @@
+"""The ``triangulate`` pipeline step: a trial's 2D keypoints, calibration and frame offsets
+→ ``pose-3d/<trial>.csv`` (Anipose's layout), ``.trc``, ``.c3d`` and quality files.
+
+Offsets come from ``sync/<trial>.toml`` (the sync step), else from ``[sync] offsets`` in
+the config, else 0. Frame ``i`` of camera ``c`` shows reference frame ``i + offset[c]``;
+only the reference frames every camera recorded are triangulated, and the output's
+``fnum`` are the reference camera's frame numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from posekit.calibration.board import UNITS_PER_M
+from posekit.camera.model import CameraGroup
+from posekit.camera.toml_io import load_calibration
+from posekit.config.schema import Config
+from posekit.errors import PosekitError
+from posekit.io.atomic import atomic_path, write_text_atomic
+from posekit.io.video import probe_video
+from posekit.pose2d.table import Pose2D, read_pose2d
+from posekit.project.layout import Trial
+from posekit.project.steps import calibration_set, pose_2d_path, pose_3d_path, sync_path
+from posekit.sync.step import read_sync
+from posekit.triangulation.align import alignment_from_keypoints, apply_alignment
+from posekit.triangulation.export import write_anipose_csv, write_c3d, write_trc
+from posekit.triangulation.filters import (
+    butterworth_3d,
+    interpolate_gaps,
+    median_filter_2d,
+    median_filter_3d,
+)
+from posekit.triangulation.reconstruct import Reconstruction, reconstruct
+
+log = logging.getLogger(__name__)
+FloatArray = NDArray[np.float64]
+
+
+def trial_offsets(trial: Trial) -> tuple[dict[str, int], str]:
+    """Offsets by camera and where they came from."""
+    path = sync_path(trial)
+    cams = trial.cameras
+    if path.is_file():
+        offsets = read_sync(path)
+        missing = [c for c in cams if c not in offsets]
+        if missing:
+            raise PosekitError(f"{path}: no offsets for cameras {missing}; rerun "
+                               "`posekit sync --overwrite`")
+        return {c: offsets[c] for c in cams}, str(path)
+    fixed = trial.config.sync.offsets
+    if fixed:
+        return {c: int(fixed.get(c, 0)) for c in cams}, "[sync] offsets in config.toml"
+    return {c: 0 for c in cams}, "none (cameras assumed synchronised)"
+
+
+def overlap(offsets: Mapping[str, int], lengths: Mapping[str, int]) -> tuple[int, int]:
+    """Reference frames ``[start, stop)`` recorded by every camera."""
+    start = max(offsets[c] for c in lengths)
+    stop = min(offsets[c] + lengths[c] for c in lengths)
+    return start, stop
+
+
+def stack_poses(poses: Mapping[str, Pose2D], offsets: Mapping[str, int]
+                ) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
+    """2D points (n_cams, n, k, 2), scores (n_cams, n, k) of the overlapping reference
+    frames, and those frame numbers (n,)."""
+    start, stop = overlap(offsets, {c: p.n_frames for c, p in poses.items()})
+    if stop <= start:
+        spans = {c: (offsets[c], offsets[c] + p.n_frames) for c, p in poses.items()}
+        raise PosekitError(
+            "the cameras' recordings do not overlap with these offsets (reference frame "
+            f"spans {spans}); check the sync file or [sync] offsets")
+    xy = np.stack([p.xy[start - offsets[c]:stop - offsets[c]] for c, p in poses.items()])
+    sc = np.stack([p.likelihood[start - offsets[c]:stop - offsets[c]]
+                   for c, p in poses.items()])
+    return xy, sc, np.arange(start, stop)
+
+
+def _load_inputs(trial: Trial) -> tuple[CameraGroup, dict[str, Pose2D]]:
+    cams = trial.cameras
+    cs = calibration_set(trial)
+    if cs is None or not cs.output.is_file():
+        where = "no calibration folder" if cs is None else f"{cs.output} is missing"
+        raise PosekitError(f"{trial.key}: {where}; run `posekit calibrate` first (or put "
+                           "an Anipose calibration.toml there)")
+    group = load_calibration(cs.output)
+    missing = [c for c in cams if c not in group.names]
+    if missing:
+        raise PosekitError(f"{trial.key}: cameras {missing} are not in {cs.output} "
+                           f"(it has {group.names}); recalibrate with them or rename")
+    poses: dict[str, Pose2D] = {}
+    for cam in cams:
+        path = pose_2d_path(trial, cam)
+        if not path.is_file():
+            raise PosekitError(f"{trial.key}: {path} is missing; run `posekit detect` (or "
+                               "`posekit import-2d`) first")
+        poses[cam] = read_pose2d(path)
+    names = {c: p.keypoints for c, p in poses.items()}
+    first = names[cams[0]]
+    for cam, kps in names.items():
+        if kps != first:
+            raise PosekitError(f"{trial.key}: camera {cam}'s 2D file has keypoints "
+                               f"{list(kps)[:5]}... but {cams[0]}'s has {list(first)[:5]}...; "
+                               "all cameras need the same detector / skeleton")
+    return group.subset(cams), poses
+
+
+def trial_fps(trial: Trial, poses: Mapping[str, Pose2D]) -> float:
+    """Frame rate from the 2D files' metadata, else the first video's."""
+    for pose in poses.values():
+        fps = pose.metadata.get("fps")
+        if fps:
+            return float(fps)
+    return probe_video(next(iter(trial.videos.values()))).fps or 30.0
+
+
+def filter_2d(cfg: Config, xy: FloatArray, scores: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The ``[filter]`` 2D pre-filter applied to every camera."""
+    if not cfg.filter.enabled:
+        return xy, scores
+    window = cfg.filter.medfilt + (1 - cfg.filter.medfilt % 2)
+    out = [median_filter_2d(xy[c], scores[c], window, max_jump_px=cfg.filter.offset_threshold)
+           for c in range(len(xy))]
+    return np.stack([o[0] for o in out]), np.stack([o[1] for o in out])
+
+
+def filter_3d(cfg: Config, points: FloatArray, fps: float) -> FloatArray:
+    """The ``[filter3d]`` post-filter, then gap interpolation up to ``max_gap`` frames."""
+    f3 = cfg.filter3d
+    if f3.enabled:
+        if f3.type == "butterworth":
+            points = butterworth_3d(points, fps, f3.cutoff_hz, f3.order)
+        else:
+            points = median_filter_3d(points, f3.medfilt + (1 - f3.medfilt % 2))
+    if not cfg.triangulation.optim:
+        points = interpolate_gaps(points, cfg.triangulation.max_gap)
+    return points
+
+
+def quality_summary(rec: Reconstruction, cameras: Sequence[str]) -> dict[str, Any]:
+    """Per-keypoint and per-camera quality figures (JSON-ready)."""
+    def med(values: FloatArray) -> float | None:
+        finite = values[np.isfinite(values)]
+        return round(float(np.median(finite)), 3) if finite.size else None
+
+    valid = np.isfinite(rec.points).all(axis=-1)
+    per_kp = {
+        kp: {"median_error_px": med(rec.errors[:, j]),
+             "mean_cameras": round(float(rec.ncams[:, j].mean()), 3),
+             "valid_share": round(float(valid[:, j].mean()), 4)}
+        for j, kp in enumerate(rec.keypoints)}
+    detected = np.isfinite(rec.view_errors)
+    per_cam = {
+        cam: {"median_error_px": med(np.where(rec.used[c], rec.view_errors[c], np.nan)),
+              "used_share": round(float(rec.used[c].sum() / max(detected[c].sum(), 1)), 4),
+              "swapped_frames": int((rec.swaps[c] > 0).sum())}
+        for c, cam in enumerate(cameras)}
+    return {"frames": int(rec.points.shape[0]),
+            "valid_share": round(float(valid.mean()), 4),
+            "median_error_px": med(rec.errors.ravel()),
+            "keypoints": per_kp, "cameras": per_cam}
+
+
+def _plot_quality(path: Path, summary: Mapping[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kps = summary["keypoints"]
+    cams = summary["cameras"]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 1]})
+    names = list(kps)
+    axes[0].bar(range(len(names)), [kps[k]["median_error_px"] or 0 for k in names])
+    axes[0].set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    axes[0].set_ylabel("median reprojection error (px)")
+    ax2 = axes[0].twinx()
+    ax2.plot(range(len(names)), [kps[k]["mean_cameras"] for k in names], "k.",
+             label="cameras used (mean)")
+    ax2.set_ylabel("cameras used (mean)")
+    axes[1].bar(list(cams), [cams[c]["median_error_px"] or 0 for c in cams])
+    axes[1].set_ylabel("median reprojection error (px)")
+    axes[1].set_title("per camera")
+    axes[0].set_title("per keypoint")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+
+
+def run(trial: Trial, overwrite: bool = False) -> Path:
+    """Triangulate one trial (module docstring)."""
+    del overwrite  # the runner decides what to redo
+    cfg = trial.config
+    tcfg = cfg.triangulation
+    group, poses = _load_inputs(trial)
+    offsets, source = trial_offsets(trial)
+    fps = trial_fps(trial, poses)
+    xy, scores, fnum = stack_poses(poses, offsets)
+    xy, scores = filter_2d(cfg, xy, scores)
+    keypoints = list(next(iter(poses.values())).keypoints)
+    mm_per_unit = 1000.0 / UNITS_PER_M[cfg.calibration.units]
+    rec = reconstruct(group, xy, scores, keypoints, tcfg, fps, mm_per_unit=mm_per_unit)
+    points = filter_3d(cfg, rec.points, fps)
+    m = center = None
+    if tcfg.axes:
+        if not tcfg.reference_point:
+            raise PosekitError("[triangulation] axes needs reference_point too (the "
+                               "keypoint that becomes the origin)")
+        m, center = alignment_from_keypoints(points, keypoints, tcfg.axes,
+                                             tcfg.reference_point)
+        points = apply_alignment(points, m, center)
+    elif tcfg.reference_point:
+        m, center = np.eye(3), np.zeros(3)
+        ref = keypoints.index(tcfg.reference_point) if tcfg.reference_point in keypoints \
+            else None
+        if ref is None:
+            raise PosekitError(f"[triangulation] reference_point = "
+                               f"{tcfg.reference_point!r} is not a keypoint ({keypoints})")
+        center = np.nanmedian(points[:, ref], axis=0)
+        points = points - center
+    out = pose_3d_path(trial)
+    units = cfg.calibration.units
+    if "trc" in tcfg.formats:
+        write_trc(out.with_suffix(".trc"), points, keypoints, fps, units=units, fnum=fnum)
+    if "c3d" in tcfg.formats:
+        write_c3d(out.with_suffix(".c3d"), points, keypoints, fps, units=units,
+                  residuals=rec.errors, first_frame=int(fnum[0]) + 1)
+    summary = quality_summary(rec, group.names)
+    summary.update(offsets=offsets, offsets_source=source, fps=fps, units=units,
+                   first_frame=int(fnum[0]), reference_camera=group.names[0])
+    quality = out.with_name(f"{out.stem}.quality.json")
+    write_text_atomic(quality, json.dumps(summary, indent=1))
+    _plot_quality(quality.with_suffix(".png"), summary)
+    for cam, info in summary["cameras"].items():
+        if info["used_share"] < 0.5:
+            log.warning("%s: camera %s: only %.0f %% of its detections agree with the "
+                        "others; check its calibration and sync", trial.key, cam,
+                        100 * info["used_share"])
+    # the CSV is the step's declared output: written last, so a complete CSV means the
+    # other files are complete too
+    return write_anipose_csv(out, points, rec.errors, rec.ncams, rec.scores, keypoints,
+                             fnum, m, center)
