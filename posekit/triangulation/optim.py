@@ -288,7 +288,8 @@ def _optimize_chunked(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray,
                       weights: FloatArray, init: FloatArray, settings: OptimSettings
                       ) -> tuple[FloatArray, FloatArray]:
     n = init.shape[0]
-    size, overlap = settings.chunk_frames, max(settings.chunk_overlap, 4)
+    size = max(settings.chunk_frames, 8)
+    overlap = min(max(settings.chunk_overlap, 4), size // 4)
     out = np.zeros(init.shape)
     total = np.zeros(n)
     w_out = np.zeros(weights.shape)

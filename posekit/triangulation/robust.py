@@ -86,17 +86,32 @@ def select_views(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray,
     return pts, used
 
 
+def _mirror(name: str) -> str | None:
+    """The name of the mirror keypoint: left/right as a prefix or suffix in any case
+    (``left_knee``, ``mouth_left``, ``LeftKnee``), or OpenPose's ``L``/``R`` prefix before
+    a capital (``LHip``)."""
+    low = name.lower()
+    for a, b in (("left", "right"), ("right", "left")):
+        if low.startswith(a):
+            rest = name[len(a):]
+            return (b.capitalize() if name[0].isupper() else b) + rest
+        if low.endswith(a):
+            head = name[: len(name) - len(a)]
+            return head + (b.capitalize() if name[-len(a)].isupper() else b)
+    if len(name) > 1 and name[0] in "LR" and name[1].isupper():
+        return {"L": "R", "R": "L"}[name[0]] + name[1:]
+    return None
+
+
 def symmetric_pairs(keypoints: Sequence[str]) -> list[tuple[int, int]]:
-    """Index pairs of keypoints named ``left…``/``right…`` (any case, ``_`` or none)."""
-    index = {k.lower(): i for i, k in enumerate(keypoints)}
-    pairs = []
+    """Index pairs (left, right) of mirror keypoints (:func:`_mirror`), each pair once."""
+    index = {k: i for i, k in enumerate(keypoints)}
+    pairs = set()
     for name, i in index.items():
-        for left, right in (("left", "right"), ("l_", "r_")):
-            if name.startswith(left):
-                j = index.get(right + name[len(left):])
-                if j is not None:
-                    pairs.append((i, j))
-    return sorted(set(pairs))
+        j = index.get(_mirror(name) or "")
+        if j is not None and j != i:
+            pairs.add((min(i, j), max(i, j)))
+    return sorted(pairs)
 
 
 def repair_swaps(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray,

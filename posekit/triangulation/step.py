@@ -4,7 +4,8 @@
 Offsets come from ``sync/<trial>.toml`` (the sync step), else from ``[sync] offsets`` in
 the config, else 0. Frame ``i`` of camera ``c`` shows reference frame ``i + offset[c]``;
 only the reference frames every camera recorded are triangulated, and the output's
-``fnum`` are the reference camera's frame numbers.
+``fnum`` are the reference camera's frame numbers (from 0, as Anipose; the TRC and C3D
+count frames from 1, so their frame k is fnum k - 1).
 """
 
 from __future__ import annotations
@@ -88,25 +89,25 @@ def _load_inputs(trial: Trial) -> tuple[CameraGroup, dict[str, Pose2D]]:
     cs = calibration_set(trial)
     if cs is None or not cs.output.is_file():
         where = "no calibration folder" if cs is None else f"{cs.output} is missing"
-        raise PosekitError(f"{trial.key}: {where}; run `posekit calibrate` first (or put "
+        raise PosekitError(f"{where}; run `posekit calibrate` first (or put "
                            "an Anipose calibration.toml there)")
     group = load_calibration(cs.output)
     missing = [c for c in cams if c not in group.names]
     if missing:
-        raise PosekitError(f"{trial.key}: cameras {missing} are not in {cs.output} "
+        raise PosekitError(f"cameras {missing} are not in {cs.output} "
                            f"(it has {group.names}); recalibrate with them or rename")
     poses: dict[str, Pose2D] = {}
     for cam in cams:
         path = pose_2d_path(trial, cam)
         if not path.is_file():
-            raise PosekitError(f"{trial.key}: {path} is missing; run `posekit detect` (or "
+            raise PosekitError(f"{path} is missing; run `posekit detect` (or "
                                "`posekit import-2d`) first")
         poses[cam] = read_pose2d(path)
     names = {c: p.keypoints for c, p in poses.items()}
     first = names[cams[0]]
     for cam, kps in names.items():
         if kps != first:
-            raise PosekitError(f"{trial.key}: camera {cam}'s 2D file has keypoints "
+            raise PosekitError(f"camera {cam}'s 2D file has keypoints "
                                f"{list(kps)[:5]}... but {cams[0]}'s has {list(first)[:5]}...; "
                                "all cameras need the same detector / skeleton")
     return group.subset(cams), poses
@@ -229,7 +230,9 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     out = pose_3d_path(trial)
     units = cfg.calibration.units
     if "trc" in tcfg.formats:
-        write_trc(out.with_suffix(".trc"), points, keypoints, fps, units=units, fnum=fnum)
+        # TRC and C3D count frames from 1: their frame k is the CSV's fnum k - 1
+        write_trc(out.with_suffix(".trc"), points, keypoints, fps, units=units,
+                  fnum=fnum + 1, first_time=float(fnum[0]) / fps)
     if "c3d" in tcfg.formats:
         write_c3d(out.with_suffix(".c3d"), points, keypoints, fps, units=units,
                   residuals=rec.errors, first_frame=int(fnum[0]) + 1)
@@ -240,7 +243,10 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     write_text_atomic(quality, json.dumps(summary, indent=1))
     _plot_quality(quality.with_suffix(".png"), summary)
     for cam, info in summary["cameras"].items():
-        if info["used_share"] < 0.5:
+        if info["median_error_px"] is None:
+            log.warning("%s: camera %s detected no keypoints in the frames all cameras "
+                        "recorded; check its video and 2D file", trial.key, cam)
+        elif info["used_share"] < 0.5:
             log.warning("%s: camera %s: only %.0f %% of its detections agree with the "
                         "others; check its calibration and sync", trial.key, cam,
                         100 * info["used_share"])
