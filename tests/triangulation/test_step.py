@@ -171,7 +171,8 @@ def test_offsets_from_sync_file(synced: Built) -> None:
     trc = read_trc(synced.csv.with_suffix(".trc"))
     assert trc.keypoints == kps and trc.points.shape == data.points.shape
     assert trc.fps == pytest.approx(FPS) and trc.units == "m"
-    np.testing.assert_array_equal(trc.fnum, data.fnum)
+    np.testing.assert_array_equal(trc.fnum, data.fnum + 1)  # TRC frames count from 1
+    np.testing.assert_allclose(trc.times, data.fnum / FPS, atol=1e-6)  # reference clock
     np.testing.assert_allclose(trc.points, data.points, atol=1e-6, equal_nan=True)
 
     c3d = read_c3d(synced.csv.with_suffix(".c3d"))
