@@ -155,11 +155,11 @@ class TriangulationConfig(Section):
         default_factory=list, description="pairs of keypoints with a fixed distance (weak)"
     )
     scale_smooth: float = Field(
-        2.0, ge=0, description="weight of the smoothness term (per millimetre of the "
+        4.0, ge=0, description="weight of the smoothness term (per millimetre of the "
         "n-th frame-to-frame difference, as Anipose)"
     )
     smooth_threshold: float = Field(
-        1.0, gt=0, description="weighted smoothness residual above which it grows linearly, "
+        0.5, gt=0, description="weighted smoothness residual above which it grows linearly, "
         "not quadratically, so that fast movements are not flattened"
     )
     scale_length: float = Field(2.0, ge=0, description="weight of strong length constraints")

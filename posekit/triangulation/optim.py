@@ -48,12 +48,12 @@ REL_TOL = 1e-3
 class OptimSettings:
     """Weights of the cost terms (module docstring), in Anipose's units."""
 
-    scale_smooth: float = 2.0
+    scale_smooth: float = 4.0
     scale_length: float = 2.0
     scale_length_weak: float = 1.0
     reproj_error_threshold: float = 15.0
     n_deriv_smooth: int = 3
-    smooth_delta: float = 5.0
+    smooth_delta: float = 0.5
     mm_per_unit: float = 1.0
     iterations: int = 12
     constraints: Sequence[tuple[int, int]] = ()
@@ -218,7 +218,7 @@ def _matvec(blocks: FloatArray, prob: _Problem, coupling: FloatArray, v: FloatAr
             ) -> FloatArray:
     """Full normal matrix times v (n, k, 3); ``coupling`` (n, p, 3) holds the length
     residuals' gradients g, whose off-diagonal blocks are -g gᵀ."""
-    out = np.sum(blocks * v[..., None, :], axis=-1)
+    out = np.matmul(blocks, v[..., None])[..., 0]
     out += prob.smooth.apply(v)
     a, b = prob.pairs[:, 0], prob.pairs[:, 1]
     ga = np.sum(coupling * v[:, b], axis=-1, keepdims=True) * coupling
