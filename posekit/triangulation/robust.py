@@ -27,6 +27,8 @@ from posekit.triangulation.dlt import triangulate_normalized
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+#: The outlier threshold is at least this many times the median view error of the trial.
+TYPICAL_FACTOR = 4.0
 
 
 def project_normalized(extrinsics: FloatArray, points: FloatArray) -> FloatArray:
@@ -57,6 +59,9 @@ def select_views(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray,
     used = np.isfinite(xy).all(axis=-1) & (np.nan_to_num(weights) > 0)
     w = np.where(used, weights, 0.0)
     pts = triangulate_normalized(extrinsics, xy, w, refine, focal)
+    first = np.where(used, view_errors(extrinsics, focal, xy, pts), np.nan)
+    if np.isfinite(first).any():  # noisy detectors: a few times their typical error
+        threshold = max(threshold, TYPICAL_FACTOR * float(np.nanmedian(first)))
     for _ in range(max(0, len(extrinsics) - 2)):
         err = np.where(used, view_errors(extrinsics, focal, xy, pts), 0.0)
         worst = np.nanmax(np.where(used, np.nan_to_num(err, nan=np.inf), -1.0), axis=0)
