@@ -42,6 +42,8 @@ HARD = 3.0
 DEBUG = False
 CG_ITER = 2
 REL_TOL = 1e-3
+#: Iterations whose step is checked against the cost (later ones are small GN steps).
+CHECKED_STEPS = 12
 
 
 @dataclass
@@ -115,8 +117,8 @@ class _Smoothness:
 class _Problem:
     ext: FloatArray  # (c, 3, 4)
     focal: FloatArray  # (c,)
-    xy: FloatArray  # (c, n, k, 2) normalised, NaN unseen
-    base: FloatArray  # (c, n, k) score weights (0 unused)
+    xy: FloatArray  # (n, k, c, 2) normalised (0 where unseen)
+    base: FloatArray  # (n, k, c) score weights (0 unused)
     pairs: NDArray[np.int64]  # (p, 2) constrained keypoints
     pair_scale: FloatArray  # (p,) 100 * scale / L ... set per length
     lengths: FloatArray  # (p,)
@@ -131,43 +133,37 @@ def _difference_matrix(n: int, order: int) -> sp.csr_matrix:
 
 
 def _project(prob: _Problem, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Camera coordinates split as normalised projection (c, n, k, 2), inverse depth
-    (c, n, k), and residuals in px (c, n, k, 2)."""
-    rot = prob.ext[:, :, :3]
-    cam = np.tensordot(x, rot, axes=([2], [2]))  # (n, k, c, 3)
-    cam = np.moveaxis(cam, 2, 0) + prob.ext[:, None, None, :, 3]
+    """Normalised projections (n, k, c, 2), inverse depths (n, k, c) and residuals in px
+    (n, k, c, 2) of the points x (n, k, 3) in every camera."""
+    cam = np.tensordot(x, prob.ext[:, :, :3], axes=([2], [2])) + prob.ext[:, :, 3]
     z = cam[..., 2]
     inv = 1.0 / np.where(np.abs(z) > 1e-9, z, 1e-9)
     proj = cam[..., :2] * inv[..., None]
-    res = (proj - prob.xy) * prob.focal[:, None, None, None]
+    res = (proj - prob.xy) * prob.focal[:, None]
     return proj, inv, res
 
 
 def _reprojection(prob: _Problem, x: FloatArray
                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Residuals (c, n, k, 2) in px, Jacobian rows (2, c, n, k, 3), errors (c, n, k)."""
+    """Residuals (n, k, 2c) in px (x components of every camera, then y), Jacobian rows
+    (n, k, 2c, 3) and errors (n, k, c)."""
     proj, inv, res = _project(prob, x)
     rot = prob.ext[:, :, :3]
-    fz = (prob.focal[:, None, None] * inv)[..., None]  # (c, n, k, 1)
-    r0, r1, r2 = (rot[:, None, None, i, :] for i in range(3))  # (c, 1, 1, 3)
-    j0 = fz * (r0 - proj[..., 0:1] * r2)
-    j1 = fz * (r1 - proj[..., 1:2] * r2)
+    fz = (prob.focal * inv)[..., None]  # (n, k, c, 1)
+    j0 = fz * (rot[:, 0] - proj[..., 0:1] * rot[:, 2])
+    j1 = fz * (rot[:, 1] - proj[..., 1:2] * rot[:, 2])
     err = np.hypot(res[..., 0], res[..., 1])
-    return res, np.stack([j0, j1]), err
+    return (np.concatenate([res[..., 0], res[..., 1]], axis=-1),
+            np.concatenate([j0, j1], axis=-2), err)
 
 
 def _reprojection_normal(jac: FloatArray, res: FloatArray, w: FloatArray
                          ) -> tuple[FloatArray, FloatArray]:
     """Σ_views w JᵀJ (n, k, 3, 3) and Σ_views w Jᵀr (n, k, 3) from Jacobian rows
-    (2, c, n, k, 3), residuals (c, n, k, 2) and weights (c, n, k)."""
-    _, c, n, k, _ = jac.shape
-    jt = np.moveaxis(jac, (0, 1), (3, 2)).reshape(n, k, 2 * c, 3)
-    wt = np.repeat(np.moveaxis(w, 0, 2), 2, axis=2)[..., None]  # (n, k, 2c, 1)
-    wj = jt * wt
-    blocks = np.matmul(np.swapaxes(wj, -1, -2), jt)
-    r = np.moveaxis(res, 0, 2).reshape(n, k, 2 * c, 1)
-    grad = np.matmul(np.swapaxes(wj, -1, -2), r)[..., 0]
-    return blocks, grad
+    (n, k, 2c, 3), residuals (n, k, 2c) and view weights (n, k, c)."""
+    wj = jac * np.concatenate([w, w], axis=-1)[..., None]
+    wjt = np.swapaxes(wj, -1, -2)
+    return np.matmul(wjt, jac), np.matmul(wjt, res[..., None])[..., 0]
 
 
 def _soft_l1_weight(err: FloatArray, scale: float) -> FloatArray:
@@ -317,9 +313,11 @@ def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights
     n, k = init.shape[:2]
     active = np.isfinite(init).all(axis=(0, 2))  # keypoints with a full start value
     x = np.where(np.isfinite(init), init, 0.0)
+    # internal layout: (frame, keypoint, camera)
     base = np.where(np.isfinite(xy).all(axis=-1), np.nan_to_num(weights), 0.0)
     base[:, :, ~active] = 0.0
-    xy0 = np.nan_to_num(xy)
+    base = np.ascontiguousarray(base.transpose(1, 2, 0))
+    xy0 = np.ascontiguousarray(np.nan_to_num(xy).transpose(1, 2, 0, 3))
     smooth = _Smoothness(n, k, int(settings.n_deriv_smooth),
                          settings.scale_smooth * settings.mm_per_unit, settings.smooth_delta)
     pairs_l: list[tuple[int, int]] = []
@@ -345,6 +343,7 @@ def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights
     # keypoints without data still need a well-posed system: a tiny pull to the start
     damping = 1e-6 * (1.0 + float(np.max(focal)) ** 2 / 1e6)
     w_fit = base
+    last = np.inf
     for it in range(settings.iterations):
         res, jac, err = _reprojection(prob, x)
         err = np.where(base > 0, err, 0.0)
@@ -372,18 +371,18 @@ def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights
                 grad[:, b] -= lgrad[:, p]
         blocks[..., [0, 1, 2], [0, 1, 2]] += damping
         step = _solve(blocks, prob, coupling, -grad)
-        for _ in range(4):  # step halving if the robust cost went up
-            trial = x + step
-            after = _cost(prob, trial, w_fit, thr)
-            if after <= before:
+        if it < CHECKED_STEPS:  # large early steps: halve while the robust cost goes up
+            for _ in range(4):
+                if _cost(prob, x + step, w_fit, thr) <= before:
+                    break
+                step *= 0.5
+            else:
                 break
-            step *= 0.5
-        else:
-            break
-        x = trial
+        x = x + step
         if DEBUG:
-            print(it, before, after, np.max(np.abs(step)))
-        if it >= 4 and before - after < REL_TOL * before:
+            print(it, before, np.max(np.abs(step)))
+        if it >= 4 and abs(last - before) < REL_TOL * before:
             break
+        last = before
     x[:, ~active] = np.nan
-    return x, w_fit
+    return x, w_fit.transpose(2, 0, 1)
