@@ -4,12 +4,21 @@
    offsets drawn in ±3 s, 30 and 60 fps, 2D noise 2 px, 5 % outliers, 10 % dropouts,
    10-30 s clips, several seeds. Scored per non-reference camera: exact, off by one, worse;
    for the motion estimate alone and after the geometric refinement.
-2. The real Pose2Sim demo trial (4 cameras, synchronised as recorded): MediaPipe 2D from
-   posekit's detector, then cameras shifted by known amounts (frames cut from their start),
-   offsets estimated with the lab's Qualisys calibration. Data path: ``--data`` or
-   ``POSEKIT_DATA`` (default ``../shared/data``); skipped when absent.
+2. The real Pose2Sim demo trial (4 cameras, 100 frames at 60 fps, synchronised as
+   recorded): MediaPipe 2D from posekit's detector (cached, ``--cache``) and Pose2Sim's own
+   OpenPose 2D shipped with the data (``--pose2d``), the lab's Qualisys calibration. The
+   offsets of the unshifted data are printed with their evidence (per-camera median
+   reprojection error at offset 0 and at the estimate); then cameras are shifted by known
+   amounts (5, 12, 23 frames cut from their start, two cameras at once, the reference) and
+   each recovered offset is scored *relative to the unshifted estimate* (estimate on the
+   shifted data - estimate on the unshifted data - shift), since the recording itself
+   need not be perfectly synchronised. For this method and, for comparison, the previous
+   one (raw reprojection errors, no joint step). ``--curves`` prints the error curves.
+   Data path: ``--data`` or ``POSEKIT_DATA`` (default ``../shared/data``); skipped when
+   absent.
 
-Run: ``python benchmarks/sync_accuracy.py [--seeds 5] [--quick]``.
+Run: ``python benchmarks/sync_accuracy.py [--seeds 5] [--quick] [--skip-synthetic]
+[--curves]``.
 """
 
 from __future__ import annotations
@@ -22,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.sync.geometry import refine_offsets
+from posekit.camera.model import CameraGroup
+from posekit.pose2d.table import Pose2D
+from posekit.sync.geometry import GeometrySync, geometry_offsets, refine_offsets
 from posekit.sync.motion import motion_offsets
 from posekit.synthetic.sync_data import make_sync_trial, shift_pose
 
@@ -58,32 +69,146 @@ def synthetic(seeds: int, quick: bool) -> None:
               f"({100 * row[0] / row.sum():.1f} %), {row[1]} off by one, {row[2]} worse")
 
 
-def real(data: Path) -> None:
-    from posekit.calibration.imports import import_calibration
+REF = "cam01"
+#: Frames cut from the start of one or two cameras' 2D (the clip has 100 frames).
+CUTS: tuple[dict[str, int], ...] = (
+    *({cam: k} for cam in ("cam02", "cam03", "cam04") for k in (5, 12, 23)),
+    {"cam02": 5, "cam03": 12}, {"cam03": 23, "cam04": 5}, {"cam02": 12, "cam04": 23},
+    {REF: 12},  # the reference cut: every other camera's offset drops by 12
+)
+
+
+def load_2d(demo: Path, source: str, cache: Path) -> dict[str, Pose2D]:
+    """2D of the demo trial per camera: ``mediapipe`` (posekit's detector, cached under
+    ``cache`` as the detection of 4 x 100 frames takes a minute) or ``openpose``
+    (Pose2Sim's own BODY_25B detections shipped with the data)."""
+    from posekit.pose2d.importers import import_openpose
+    from posekit.pose2d.table import read_pose2d, write_pose2d
+
+    cams = ("cam01", "cam02", "cam03", "cam04")
+    if source == "openpose":
+        return {c: import_openpose(demo / "reference" / "openpose_body25b_2d" / f"{c}_json",
+                                   "body25b") for c in cams}
     from posekit.config.schema import DetectionConfig
     from posekit.pose2d.step import detect_video
+
+    poses = {}
+    for c in cams:
+        path = cache / f"{c}.h5"
+        if path.is_file():
+            poses[c] = read_pose2d(path)
+        else:
+            poses[c] = detect_video(demo / "videos" / f"{c}.mp4", DetectionConfig(),
+                                    progress=False)
+            poses[c].metadata.setdefault("fps", 60.0)
+            write_pose2d(poses[c], path)
+    return poses
+
+
+def estimate(poses: dict[str, Pose2D], group: CameraGroup, fps: float, new: bool = True
+             ) -> GeometrySync:
+    est = motion_offsets(poses, fps, max_lag_s=1.0)
+    return geometry_offsets(poses, group, est.offsets, est.confidence, REF, int(fps),
+                            debias=new, joint=new)
+
+
+def camera_errors(poses: dict[str, Pose2D], group: CameraGroup, offsets: dict[str, int]
+                  ) -> dict[str, float]:
+    """Median reprojection error (px) per camera, all cameras triangulated together
+    (plain DLT, every frame, confident limb keypoints) at ``offsets``."""
+    from posekit.sync.geometry import _valid
+    from posekit.triangulation.dlt import triangulate
+
+    xy = {c: _valid(p) for c, p in poses.items()}
+    t0 = min(offsets[c] for c in xy)
+    t1 = max(offsets[c] + len(xy[c]) for c in xy)
+    k = next(iter(xy.values())).shape[1]
+    pix = np.full((len(xy), t1 - t0, k, 2), np.nan)
+    for i, c in enumerate(xy):
+        pix[i, offsets[c] - t0: offsets[c] - t0 + len(xy[c])] = xy[c]
+    sub = group.subset(list(xy))
+    err = np.hypot(*(sub.project(triangulate(sub, pix)) - pix).transpose(3, 0, 1, 2))
+    return {c: float(np.nanmedian(err[i])) for i, c in enumerate(xy)}
+
+
+def print_curves(poses: dict[str, Pose2D], group: CameraGroup, fps: float) -> None:
+    """The evidence on the unshifted data: error curves vs lag (two-view against the
+    reference, raw and bias-removed) and the motion cross-correlation with the reference."""
+    from posekit.sync.geometry import _valid, pair_error
+    from posekit.sync.motion import motion_signal, normalized_xcorr
+
+    lags = np.arange(-8, 9)
+    xy = {c: _valid(p) for c, p in poses.items()}
+    step = max(1, round(fps / 10))
+    sig = {c: motion_signal(p, step) for c, p in poses.items()}
+    print(f"\nError curves against {REF} (lag = candidate offset of the camera):")
+    print("| camera | curve | " + " | ".join(f"{v:+d}" for v in lags) + " | best |")
+    print("| --- | --- | " + " | ".join("---" for _ in lags) + " | --- |")
+    for c in poses:
+        if c == REF:
+            continue
+        for name, debias in (("raw px", False), ("bias-removed px", True)):
+            e = np.array([pair_error(group, REF, c, xy[REF], xy[c], 0, int(o), debias)
+                          for o in lags])
+            print(f"| {c} | {name} | " + " | ".join(f"{v:.1f}" for v in e)
+                  + f" | {lags[np.nanargmin(e)]:+d} |")
+        lag, r, _ = normalized_xcorr(sig[REF], sig[c], 8, len(sig[c]) // 2)
+        print(f"| {c} | motion r | " + " | ".join(f"{v:.2f}" for v in r)
+              + f" | {lag[np.nanargmax(r)]:+d} |")
+
+
+def real(data: Path, sources: list[str], cache: Path, curves: bool) -> None:
+    from posekit.calibration.imports import import_calibration
 
     demo = data / "pose2sim-demo"
     if not demo.is_dir():
         print(f"\n(real data not found at {demo}; skipped)")
         return
     group = import_calibration(demo / "calibration" / "Calib.qca.txt")
-    poses = {c: detect_video(demo / "videos" / f"{c}.mp4", DetectionConfig(), progress=False)
-             for c in group.names}
-    fps = float(poses["cam01"].metadata["fps"])
-    print(f"\nReal trial: {', '.join(group.names)}, {poses['cam01'].n_frames} frames at "
-          f"{fps:g} fps, MediaPipe 2D, Qualisys calibration")
-    print("| cut from start (frames) | true offsets | motion | motion + geometry |")
-    print("| --- | --- | --- | --- |")
-    for cuts in ({"cam02": 7}, {"cam02": 5, "cam03": 12, "cam04": 20}, {"cam04": 31},
-                 {"cam02": 15, "cam03": 3}):
-        shifted = {c: shift_pose(p, cuts[c]) if c in cuts else p for c, p in poses.items()}
-        truth = {c: cuts.get(c, 0) for c in poses}
-        est = motion_offsets(shifted, fps, max_lag_s=1.0)
-        refined, _, _ = refine_offsets(shifted, group, est.offsets, est.confidence, "cam01",
-                                       int(fps))
-        fmt = lambda d: ", ".join(f"{c} {v:+d}" for c, v in d.items())  # noqa: E731
-        print(f"| {fmt(cuts)} | {fmt(truth)} | {fmt(est.offsets)} | {fmt(refined)} |")
+    cache.mkdir(parents=True, exist_ok=True)
+    fps = 60.0
+    for source in sources:
+        poses = load_2d(demo, source, cache)
+        print(f"\n### Real trial, {source} 2D: {', '.join(poses)}, "
+              f"{poses[REF].n_frames} frames at {fps:g} fps, Qualisys calibration")
+        if curves:
+            print_curves(poses, group, fps)
+        for new in (True, False):
+            start = time.perf_counter()
+            base = estimate(poses, group, fps, new)
+            at0 = camera_errors(poses, group, dict.fromkeys(poses, 0))
+            at_est = camera_errors(poses, group, base.offsets)
+            label = "this method" if new else "previous method (raw errors, no joint step)"
+            print(f"\n{label}, unshifted data:")
+            print("| camera | offset | sub-frame | confidence | median reproj. px at 0 | "
+                  "at the offset |")
+            print("| --- | --- | --- | --- | --- | --- |")
+            for c in poses:
+                sf = base.subframe.get(c)
+                sub = f"{sf[0]:+.2f} ± {sf[1]:.2f}" if sf else "-"
+                print(f"| {c} | {base.offsets[c]:+d} | {sub} | {base.confidence[c]:.2f} | "
+                      f"{at0[c]:.1f} | {at_est[c]:.1f} |")
+            print("\n| cut from start | camera | shift | estimated | relative error | "
+                  "confidence |")
+            print("| --- | --- | --- | --- | --- | --- |")
+            exact = total = 0
+            for cuts in CUTS:
+                shifted = {c: shift_pose(p, cuts[c]) if c in cuts else p
+                           for c, p in poses.items()}
+                found = estimate(shifted, group, fps, new)
+                label_cut = ", ".join(f"{c} {k}" for c, k in cuts.items())
+                for c in poses:
+                    if c == REF:
+                        continue
+                    shift = cuts.get(c, 0) - cuts.get(REF, 0)
+                    rel = found.offsets[c] - base.offsets[c] - shift
+                    exact += rel == 0
+                    total += 1
+                    print(f"| {label_cut} | {c} | {shift:+d} | {found.offsets[c]:+d} | "
+                          f"{rel:+d} | {found.confidence[c]:.2f} |")
+            print(f"\n{source}, {'this' if new else 'previous'} method: {exact} of {total} "
+                  f"recovered exactly relative to the unshifted estimate "
+                  f"({time.perf_counter() - start:.0f} s)")
 
 
 def main() -> None:
@@ -92,9 +217,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data", type=Path,
                         default=Path(os.environ.get("POSEKIT_DATA", "../shared/data")))
+    parser.add_argument("--pose2d", choices=("mediapipe", "openpose", "both"), default="both",
+                        help="2D of the real trial: posekit's MediaPipe detections or "
+                             "Pose2Sim's OpenPose ones shipped with the data")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/posekit-sync-bench-2d"),
+                        help="where the MediaPipe 2D of the real trial is cached")
+    parser.add_argument("--curves", action="store_true",
+                        help="print the error curves and motion correlation of the real "
+                             "trial")
+    parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument("--skip-real", action="store_true")
     args = parser.parse_args()
-    synthetic(args.seeds, args.quick)
-    real(args.data)
+    if not args.skip_synthetic:
+        synthetic(args.seeds, args.quick)
+    if not args.skip_real:
+        sources = ["mediapipe", "openpose"] if args.pose2d == "both" else [args.pose2d]
+        real(args.data, sources, args.cache, args.curves)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,33 @@
 """Confirm and refine frame offsets with the calibration: at the right offset, a camera's
 keypoints and another camera's triangulate to points that reproject onto both.
 
-For a camera ``c`` and candidate offset ``o``, every anchor camera ``a`` (the reference and
-cameras already placed with confidence) is paired with ``c`` on the frames both recorded
-(same convention as :mod:`posekit.sync.motion`), the keypoints are triangulated from the
-two views and reprojected; the score is the median reprojection error over the pairs.
+For a camera ``c`` and candidate offset ``o``, the keypoints of ``c`` are compared on the
+frames it shares with other cameras (same convention as :mod:`posekit.sync.motion`) with
+what the other cameras predict for them: two-view triangulation and reprojection against
+one camera, or the reprojection of points triangulated from several.
+
+**Bias removal.** A calibration error, or a detector that places a joint a little
+differently from one viewpoint to another, shifts a camera's reprojection residuals by a
+roughly constant amount per keypoint. While the person drifts slowly in one direction a
+time shift produces the same kind of residual (velocity × lag), so the raw error can be
+smallest several frames off (4 frames for one camera of the Pose2Sim demo trial). Each
+keypoint's median residual over the compared frames is therefore subtracted before the
+error is taken (:func:`residual_error`): what is scored is whether the *changes* of the
+keypoints agree, which a constant bias cannot fake.
+
+**Joint sub-frame refinement** (:func:`geometry_offsets`, three or more cameras): after
+the whole-range search, gross detection errors are removed (:func:`clean_keypoints`), then
+every camera's offset is corrected by a robust regression of its bias-removed residuals on
+the keypoints' image velocities (:func:`lag_correction`), all cameras together
+(:func:`joint_subframe`), and rounded. The sub-frame values also say how close a camera
+is to the rounding boundary, which enters its confidence.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,55 +36,82 @@ from posekit.camera.model import CameraGroup
 from posekit.pose2d.table import Pose2D
 from posekit.skeletons import limb_joint_indices
 from posekit.sync.motion import MIN_LIKELIHOOD
-from posekit.triangulation.dlt import triangulate
+from posekit.triangulation.dlt import (
+    focal_lengths,
+    normalize_points,
+    triangulate,
+    triangulate_normalized,
+)
+from posekit.triangulation.robust import repair_swaps, select_views, symmetric_pairs, view_errors
 
 FloatArray = NDArray[np.float64]
-MIN_PAIRS = 50  # keypoint pairs needed for a score
+MIN_PAIRS = 50  # keypoint observations needed for a score
 MAX_FRAMES = 150  # frames of the overlap used per score (evenly spread)
+WINDOW = 4  # frames either side of the current offset searched by the joint refinement
+JUMP_FACTOR = 20.0  # velocities this many times the median are left out of the slope
+MAX_IRLS = 50  # iterations of the robust slope
+VEL_STEP = 3  # frames either side for keypoint velocities
+MAX_SWEEPS = 10  # sweeps of the joint refinement over the cameras
+
+
+def _columns(pose: Pose2D) -> list[int]:
+    joints = limb_joint_indices(pose.keypoints)
+    return joints if len(joints) >= 6 else list(range(len(pose.keypoints)))
 
 
 def _valid(pose: Pose2D) -> FloatArray:
-    joints = limb_joint_indices(pose.keypoints)
-    keep = joints if len(joints) >= 6 else list(range(len(pose.keypoints)))
+    keep = _columns(pose)
     return np.where((pose.likelihood >= MIN_LIKELIHOOD)[..., None], pose.xy, np.nan)[:, keep]
 
 
+def residual_error(resid: FloatArray, debias: bool = True) -> float:
+    """Median length (px) of reprojection residuals ``resid`` (..., frames, keypoints, 2),
+    NaN where unknown. With ``debias``, each keypoint's median residual over the frames
+    (per leading index, e.g. per view) is subtracted first, and keypoints seen in fewer
+    than a fifth of the frames (at least 3) are left out. NaN with fewer than
+    ``MIN_PAIRS`` residuals."""
+    resid = np.asarray(resid, np.float64)
+    if debias:
+        seen = np.isfinite(resid[..., 0])
+        enough = seen.sum(axis=-2, keepdims=True) >= max(3, resid.shape[-3] // 5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN keypoints
+            centre = np.nanmedian(resid, axis=-3, keepdims=True)
+        resid = np.where(enough[..., None], resid - centre, np.nan)
+    err = np.hypot(resid[..., 0], resid[..., 1])
+    err = err[np.isfinite(err)]
+    return float(np.median(err)) if err.size >= MIN_PAIRS else float("nan")
+
+
 def pair_error(group: CameraGroup, a: str, c: str, xy_a: FloatArray, xy_c: FloatArray,
-               off_a: int, off_c: int) -> float:
+               off_a: int, off_c: int, debias: bool = True) -> float:
     """Median two-view reprojection error (px) of cameras ``a`` and ``c`` aligned by their
     offsets (NaN when the clips overlap by less than half the shorter one, or too few
-    keypoints are seen by both)."""
+    keypoints are seen by both); bias-removed unless ``debias`` is false (module
+    docstring)."""
     # reference frame t ↔ frame t - off of each camera
     start = max(off_a, off_c)
     stop = min(off_a + len(xy_a), off_c + len(xy_c))
     if stop - start < max(2, min(len(xy_a), len(xy_c)) // 2):
         return float("nan")
     frames = np.unique(np.linspace(start, stop - 1, min(MAX_FRAMES, stop - start)).astype(int))
-    pa = xy_a[frames - off_a]
-    pc = xy_c[frames - off_c]
-    both = np.isfinite(pa[..., 0]) & np.isfinite(pc[..., 0])
+    pts2d = np.stack([xy_a[frames - off_a], xy_c[frames - off_c]])  # (2, F, K, 2)
+    both = np.isfinite(pts2d[..., 0]).all(axis=0)
     if both.sum() < MIN_PAIRS:
         return float("nan")
+    pts2d = np.where(both[None, ..., None], pts2d, np.nan)
     sub = group.subset([a, c])
-    pts2d = np.stack([pa[both], pc[both]])
-    pts3d = triangulate(sub, pts2d)
-    proj = sub.project(pts3d)
-    err = np.hypot(*(proj - pts2d).transpose(2, 0, 1))
-    return float(np.nanmedian(err))
-
-
-def _median(values: Sequence[float]) -> float:
-    finite = [v for v in values if np.isfinite(v)]
-    return float(np.median(finite)) if finite else float("nan")
+    proj = sub.project(triangulate(sub, pts2d))
+    return residual_error(proj - pts2d, debias)
 
 
 def anchored_errors(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[str, int],
-                    xy: Mapping[str, FloatArray], cam: str, candidates: NDArray[np.int64]
-                    ) -> FloatArray:
+                    xy: Mapping[str, FloatArray], cam: str, candidates: NDArray[np.int64],
+                    debias: bool = True) -> FloatArray:
     """Median reprojection error (px) of ``cam`` for each candidate offset, against points
     triangulated from the ``anchors`` (two or more, placed by ``offsets``) on the
-    reference timeline. The 3D points do not depend on the candidate, so every candidate
-    costs one comparison."""
+    reference timeline; bias-removed unless ``debias`` is false. The 3D points do not
+    depend on the candidate, so every candidate costs one comparison."""
     t0 = min(offsets[a] for a in anchors)
     t1 = max(offsets[a] + len(xy[a]) for a in anchors)
     k = xy[cam].shape[1]
@@ -81,28 +126,125 @@ def anchored_errors(group: CameraGroup, anchors: Sequence[str], offsets: Mapping
         start, stop = max(0, o - t0), min(t1 - t0, o - t0 + len(own))  # on the timeline
         if stop - start < need:
             continue
-        diff = proj[start:stop] - own[start - (o - t0): stop - (o - t0)]
-        err = np.hypot(diff[..., 0], diff[..., 1])
-        err = err[np.isfinite(err)]
-        if err.size >= MIN_PAIRS:
-            out[j] = float(np.median(err))
+        out[j] = residual_error(proj[start:stop] - own[start - (o - t0): stop - (o - t0)],
+                                debias)
     return out
 
 
-def refine_offsets(poses: Mapping[str, Pose2D], group: CameraGroup, offsets: Mapping[str, int],
-                   confidence: Mapping[str, float], reference: str, max_lag: int
-                   ) -> tuple[dict[str, int], dict[str, float], dict[str, FloatArray]]:
-    """Offsets found by the geometry over the whole lag range, their geometric confidence
-    (0..1: how much worse the best error is 3 or more frames away), and per camera the
-    error curve (candidate offsets, errors).
+def sharpness(candidates: NDArray[np.int64], errors: FloatArray) -> float:
+    """0..1: how much larger the smallest error 3 or more frames from the best one is
+    (relative; 0 for a flat or unknown curve)."""
+    if not np.isfinite(errors).any():
+        return 0.0
+    best = int(np.nanargmin(errors))
+    far = np.abs(candidates - candidates[best]) >= 3
+    if not np.isfinite(errors[far]).any() or errors[best] <= 0:
+        return 0.0
+    return float(np.clip(np.nanmin(errors[far]) / errors[best] - 1, 0, 1))
 
-    Cameras are placed in order of their motion confidence. The first one is scored
-    against the reference by two-view reprojection error; each later one against the
-    points triangulated from all cameras placed so far."""
+
+def lag_correction(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[str, int],
+                   xy: Mapping[str, FloatArray], cam: str, lag: int, step: int = VEL_STEP
+                   ) -> tuple[float, float]:
+    """Sub-frame correction ``delta`` to offset ``lag`` of ``cam`` (and its standard
+    error, frames) against the points triangulated from the ``anchors`` placed by
+    ``offsets``; NaN, NaN when the clips overlap by less than half of ``cam``'s or too
+    few keypoints are seen.
+
+    With ``proj(t)`` the anchors' points reprojected into ``cam`` at reference time ``t``
+    and ``own(i)`` its keypoints, the residual ``proj(i + lag) - own(i)`` is, to first
+    order, a constant bias per keypoint minus ``delta`` times the keypoint's image
+    velocity, where ``lag + delta`` is the true (sub-frame) offset. ``delta`` is the
+    robust (Huber) least-squares slope of the residuals on the velocities (from
+    ``proj``, central differences over ``step`` frames), both centred per keypoint on
+    their medians, which absorbs the bias; velocities over ``JUMP_FACTOR`` times the
+    median (points that jump because of a wrong detection) are left out. Every frame and
+    keypoint contributes along its direction of motion. No frame is interpolated
+    (interpolating noisy keypoints would lower their noise between frames and pull the
+    estimate to half frames). The standard error treats the observations as independent,
+    so it is optimistic for detectors whose errors persist over frames."""
+    t0 = min(offsets[a] for a in anchors)
+    t1 = max(offsets[a] + len(xy[a]) for a in anchors)
+    k = xy[cam].shape[1]
+    stacked = np.full((len(anchors), t1 - t0, k, 2), np.nan)
+    for i, a in enumerate(anchors):
+        stacked[i, offsets[a] - t0: offsets[a] - t0 + len(xy[a])] = xy[a]
+    proj = group[cam].project(triangulate(group.subset(list(anchors)), stacked))
+    vel = np.full_like(proj, np.nan)
+    if len(proj) > 2 * step:
+        vel[step:-step] = (proj[2 * step:] - proj[:-2 * step]) / (2 * step)
+    own = xy[cam]
+    start, stop = max(0, lag - t0), min(t1 - t0, lag - t0 + len(own))  # on the timeline
+    if stop - start < max(2, len(own) // 2):
+        return float("nan"), float("nan")
+    resid = proj[start:stop] - own[start - (lag - t0): stop - (lag - t0)]
+    v = vel[start:stop]
+    ok = np.isfinite(resid).all(axis=-1) & np.isfinite(v).all(axis=-1)
+    if ok.sum() < MIN_PAIRS:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rc, vc = ((a - np.nanmedian(np.where(ok[..., None], a, np.nan), axis=0))[ok]
+                  for a in (resid, v))
+    # a wrong detection in an anchor view makes its point jump: such velocities would
+    # outweigh all others in the slope, so they are left out
+    speed = np.hypot(*vc.T)
+    calm = speed <= JUMP_FACTOR * np.median(speed) + 1e-9
+    rc, vc = rc[calm], vc[calm]
+    if len(rc) < MIN_PAIRS:
+        return float("nan"), float("nan")
+    weight = np.ones(len(rc))
+    delta, scale, vv = 0.0, 0.0, 0.0
+    for _ in range(MAX_IRLS):  # IRLS with Huber weights
+        vv = float(np.sum(weight[:, None] * vc * vc))
+        if vv <= 0:
+            return float("nan"), float("nan")
+        previous, delta = delta, -float(np.sum(weight[:, None] * rc * vc)) / vv
+        norm = np.hypot(*(rc + delta * vc).T)
+        scale = 1.4826 * float(np.median(norm)) + 1e-9
+        weight = np.minimum(1.0, 1.5 * scale / np.maximum(norm, 1e-12))
+        if abs(delta - previous) < 1e-3:
+            break
+    return delta, scale / np.sqrt(vv)
+
+
+@dataclass(frozen=True)
+class GeometrySync:
+    """What :func:`geometry_offsets` found: whole-frame ``offsets``, ``confidence``
+    (0..1) per camera, per camera the error ``curves`` (candidate offsets, median
+    reprojection errors in px) and, where the joint refinement ran, the ``subframe``
+    offsets and their standard errors (frames)."""
+
+    offsets: dict[str, int]
+    confidence: dict[str, float]
+    curves: dict[str, FloatArray]
+    subframe: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
+                     offsets: Mapping[str, int], confidence: Mapping[str, float],
+                     reference: str, max_lag: int, debias: bool = True, joint: bool = True
+                     ) -> GeometrySync:
+    """Offsets found by the geometry, starting from (motion) ``offsets``.
+
+    1. **Search** over the whole lag range (``±max_lag``), cameras placed in order of
+       their motion ``confidence``: the first one is scored against the reference by
+       two-view reprojection error, each later one against the points triangulated from
+       all cameras placed so far; bias-removed errors (module docstring) unless
+       ``debias`` is false.
+    2. With ``joint`` and three or more placed cameras: gross detection errors
+       (left/right swaps, wrong limbs) are removed at these offsets
+       (:func:`clean_keypoints`), then all offsets are refined together to sub-frame
+       precision (:func:`joint_subframe`, within ``WINDOW`` frames) and rounded.
+
+    Confidence: the reference 1; otherwise :func:`sharpness` of the camera's last error
+    curve (the whole range after step 1, a ``WINDOW`` either side after step 2), after
+    step 2 multiplied by ``min(1, margin / 0.25)`` where ``margin`` is how far the
+    sub-frame offset is from the rounding boundary (0 for exactly half a frame)."""
     xy = {n: _valid(p) for n, p in poses.items()}
     result = dict(offsets)
     curves: dict[str, FloatArray] = {}
-    sharpness: dict[str, float] = {reference: 1.0}
+    sharp: dict[str, float] = {reference: 1.0}
     order: Sequence[str] = sorted((n for n in poses if n != reference),
                                   key=lambda n: -confidence.get(n, 0.0))
     anchors = [reference]
@@ -110,17 +252,124 @@ def refine_offsets(poses: Mapping[str, Pose2D], group: CameraGroup, offsets: Map
     for cam in order:
         if len(anchors) == 1:
             errors = np.array([pair_error(group, reference, cam, xy[reference], xy[cam], 0,
-                                          int(o)) for o in candidates])
+                                          int(o), debias) for o in candidates])
         else:
-            errors = anchored_errors(group, anchors, result, xy, cam, candidates)
+            errors = anchored_errors(group, anchors, result, xy, cam, candidates, debias)
         curves[cam] = np.stack([candidates.astype(float), errors])
-        sharpness[cam] = 0.0
+        sharp[cam] = sharpness(candidates, errors)
         if np.isfinite(errors).any():
-            best = int(np.nanargmin(errors))
-            result[cam] = int(candidates[best])
-            far = np.abs(candidates - candidates[best]) >= 3
-            if np.isfinite(errors[far]).any() and errors[best] > 0:
-                sharpness[cam] = float(np.clip(np.nanmin(errors[far]) / errors[best] - 1,
-                                               0, 1))
+            result[cam] = int(candidates[int(np.nanargmin(errors))])
             anchors.append(cam)
-    return result, sharpness, curves
+    if not joint or len(anchors) < 3:
+        return GeometrySync(result, sharp, curves)
+    names = [poses[reference].keypoints[i] for i in _columns(poses[reference])]
+    placed = clean_keypoints(group, {n: xy[n] for n in anchors}, result, names)
+    fine = joint_subframe(group, placed, result, reference, anchors, max_lag)
+    start = dict(result)
+    for cam, (value, _) in fine.items():
+        result[cam] = int(np.clip(round(value), max(-max_lag, start[cam] - WINDOW),
+                                  min(max_lag, start[cam] + WINDOW)))
+    for cam, (value, _) in fine.items():
+        others = [n for n in anchors if n != cam]
+        local = np.arange(max(-max_lag, result[cam] - WINDOW),
+                          min(max_lag, result[cam] + WINDOW) + 1)
+        errors = anchored_errors(group, others, result, placed, cam, local, debias)
+        curves[cam] = np.stack([local.astype(float), errors])
+        margin = max(0.0, 0.5 - abs(value - result[cam]))
+        sharp[cam] = sharpness(local, errors) * min(1.0, margin / 0.25)
+    return GeometrySync(result, sharp, curves, fine)
+
+
+def refine_offsets(poses: Mapping[str, Pose2D], group: CameraGroup, offsets: Mapping[str, int],
+                   confidence: Mapping[str, float], reference: str, max_lag: int,
+                   debias: bool = True, joint: bool = True
+                   ) -> tuple[dict[str, int], dict[str, float], dict[str, FloatArray]]:
+    """:func:`geometry_offsets` as a tuple (offsets, confidence, curves)."""
+    found = geometry_offsets(poses, group, offsets, confidence, reference, max_lag, debias,
+                             joint)
+    return found.offsets, found.confidence, found.curves
+
+
+def joint_subframe(group: CameraGroup, xy: Mapping[str, FloatArray], offsets: Mapping[str, int],
+                   reference: str, cameras: Sequence[str], max_lag: int
+                   ) -> dict[str, tuple[float, float]]:
+    """Sub-frame offsets (and standard errors) of ``cameras`` other than the ``reference``
+    (offset 0), starting from the whole-frame ``offsets``.
+
+    Every camera, the reference included, gets its :func:`lag_correction` ``delta``
+    against the points triangulated from all the others. With ``n`` cameras whose
+    offsets are off by ``e`` (``e[reference] = 0``), the others' points are on average
+    off by the mean of the others' ``e``, so ``delta[c] - delta[reference] =
+    n / (n - 1) * e[c]``: all corrections are solved at once (Jacobi), the offsets moved
+    to the nearest whole frames, and this repeated until none moves (at most
+    ``MAX_SWEEPS`` times). Solving for all cameras together, rather than moving one at a
+    time against the others, cannot stall half-way when the reference itself sits
+    between whole frames of the others. No camera leaves ``WINDOW`` frames around its
+    start; a camera without a usable estimate keeps its offset (standard error NaN)."""
+    n = len(cameras)
+    lag = {c: int(offsets[c]) for c in cameras}
+    fine = {c: (float(lag[c]), float("nan")) for c in cameras if c != reference}
+    for _ in range(MAX_SWEEPS):
+        delta = {cam: lag_correction(group, [o for o in cameras if o != cam], lag, xy, cam,
+                                     lag[cam]) for cam in cameras}
+        ref = delta[reference][0] if np.isfinite(delta[reference][0]) else 0.0
+        changed = False
+        for cam in fine:
+            d, sigma = delta[cam]
+            if not np.isfinite(d):
+                continue
+            value = lag[cam] + (n - 1) / n * (d - ref)
+            fine[cam] = (value, sigma)
+            new = int(np.clip(round(value), offsets[cam] - WINDOW, offsets[cam] + WINDOW))
+            new = int(np.clip(new, -max_lag, max_lag))
+            changed |= new != lag[cam]
+            lag[cam] = new
+        if not changed:
+            break
+    return fine
+
+
+def clean_keypoints(group: CameraGroup, xy: Mapping[str, FloatArray], offsets: Mapping[str, int],
+                    keypoints: Sequence[str], factor: float = 4.0) -> dict[str, FloatArray]:
+    """``xy`` (camera → (frames, keypoints, 2) pixels) with gross detection errors
+    removed, for three or more cameras placed by ``offsets``: on the reference timeline,
+    each point is triangulated robustly (:func:`~posekit.triangulation.robust.
+    select_views`), left/right swaps are undone (:func:`~posekit.triangulation.robust.
+    repair_swaps`, ``keypoints`` names the columns) and observations that the robust
+    triangulation of the repaired keypoints still drops become NaN. The threshold is
+    ``factor`` times the median reprojection error of all observations, so it adapts to
+    the detector and the calibration, and is far above what a misalignment of a frame
+    or two adds."""
+    names = list(xy)
+    if len(names) < 3:
+        return dict(xy)
+    sub = group.subset(names)
+    t0 = min(offsets[n] for n in names)
+    t1 = max(offsets[n] + len(xy[n]) for n in names)
+    k = len(keypoints)
+    pix = np.full((len(names), t1 - t0, k, 2), np.nan)
+    for i, n in enumerate(names):
+        pix[i, offsets[n] - t0: offsets[n] - t0 + len(xy[n])] = xy[n]
+    ext = np.stack([cam.extrinsics[:3] for cam in sub])
+    focal = focal_lengths(sub)
+    norm = normalize_points(sub, pix.reshape(len(names), -1, 2))
+    weights = np.isfinite(norm).all(axis=-1).astype(float)
+    err = view_errors(ext, focal, norm, triangulate_normalized(ext, norm, weights, 1, focal))
+    if not np.isfinite(err).any():
+        return dict(xy)
+    threshold = factor * float(np.nanmedian(err))
+    pts, _ = select_views(ext, focal, norm, weights, threshold)
+    pairs = symmetric_pairs(keypoints)
+    if pairs:
+        _, swapped = repair_swaps(ext, focal, norm.reshape(pix.shape),
+                                  pts.reshape(t1 - t0, k, 3), pairs, threshold)
+        left, right = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        c, f, q = np.nonzero(swapped)
+        pix[c, f, left[q]], pix[c, f, right[q]] = pix[c, f, right[q]], pix[c, f, left[q]]
+        norm = normalize_points(sub, pix.reshape(len(names), -1, 2))
+    pts, used = select_views(ext, focal, norm, weights, threshold)
+    with np.errstate(invalid="ignore"):
+        bad = ~used | (view_errors(ext, focal, norm, pts) > threshold)
+    pix[bad.reshape(pix.shape[:3])] = np.nan
+    return {n: pix[i, offsets[n] - t0: offsets[n] - t0 + len(xy[n])]
+            for i, n in enumerate(names)}

@@ -21,7 +21,7 @@ from posekit.io.video import probe_video
 from posekit.pose2d.table import Pose2D, read_pose2d
 from posekit.project.layout import Trial
 from posekit.project.steps import calibration_set, pose_2d_path, sync_path
-from posekit.sync.geometry import refine_offsets
+from posekit.sync.geometry import geometry_offsets
 from posekit.sync.motion import motion_offsets
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
                       offsets=offsets, confidence={c: 1.0 for c in cams})
     else:
         poses = {c: read_pose2d(pose_2d_path(trial, c)) for c in cams}
+        subframe: dict[str, float] = {}
         fps = _fps(trial, poses)
         est = motion_offsets(poses, fps, cfg.max_lag_s)
         offsets, confidence, method = dict(est.offsets), dict(est.confidence), "motion"
@@ -88,10 +89,13 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
         if cs is not None and cs.output.is_file():
             group = load_calibration(cs.output)
             if set(cams) <= set(group.names):
-                offsets, sharp, _ = refine_offsets(poses, group.subset(cams), offsets,
-                                                   confidence, cams[0],
-                                                   round(cfg.max_lag_s * fps))
-                confidence = {c: max(confidence[c], sharp.get(c, 0.0)) for c in cams}
+                geo = geometry_offsets(poses, group.subset(cams), offsets, confidence,
+                                       cams[0], round(cfg.max_lag_s * fps))
+                offsets = geo.offsets
+                confidence = {c: max(confidence[c], geo.confidence.get(c, 0.0))
+                              for c in cams}
+                subframe = {c: round(v, 2) for c, (v, _) in geo.subframe.items()
+                            if c not in fixed}
                 method = "motion + geometry"
             else:
                 warnings.append(f"calibration {cs.output} lacks cameras "
@@ -108,6 +112,8 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
                     f"movement (a jump or a clap), or set [sync] offsets.{cam}")
         record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
                       confidence={c: round(v, 3) for c, v in confidence.items()})
+        if subframe:  # the geometry's sub-frame estimates, before rounding
+            record["subframe"] = subframe
         _plot(sync_path(trial).with_suffix(".png"), poses, est.signals, offsets, fps)
     if warnings:
         record["warnings"] = warnings

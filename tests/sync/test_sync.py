@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import toml
 from click.testing import CliRunner
 
 from posekit.camera.toml_io import save_calibration
 from posekit.cli.main import cli
-from posekit.pose2d.table import write_pose2d
-from posekit.sync.geometry import refine_offsets
+from posekit.pose2d.table import Pose2D, write_pose2d
+from posekit.sync.geometry import (
+    _columns,
+    _valid,
+    clean_keypoints,
+    geometry_offsets,
+    lag_correction,
+    refine_offsets,
+    residual_error,
+)
 from posekit.sync.motion import motion_offsets
 from posekit.sync.step import read_sync
 from posekit.synthetic.sync_data import make_sync_trial
@@ -58,6 +68,9 @@ def test_camera_without_usable_motion_gets_a_warning(tmp_path: Path, kind: str) 
     assert "cam3" in text and "low confidence" in text and "offsets.cam3" in text
     offsets = read_sync(sync_file)
     assert offsets["cam2"] == trial.offsets["cam2"] and offsets["cam1"] == 0
+    if kind == "static":  # three cameras placed: the joint step's sub-frame values
+        sub = toml.loads(text)["subframe"]
+        assert abs(sub["cam2"] - trial.offsets["cam2"]) < 0.5
     assert (root / "s1" / "sync" / "t.png").stat().st_size > 0
 
 
@@ -75,3 +88,77 @@ def test_config_offsets_win(tmp_path: Path) -> None:
     assert read_sync(root / "s1" / "sync" / "t.toml") == {"cam1": 0, "cam2": 7}
     assert 'method = "config"' in (root / "s1" / "sync" / "t.toml").read_text()
 
+
+
+def test_bias_removed_error_ignores_constant_offsets() -> None:
+    """A constant residual per keypoint (calibration or detector bias) is not an error."""
+    rng = np.random.default_rng(0)
+    resid = rng.normal(0, 1, (2, 40, 6, 2)) + rng.normal(0, 30, (2, 1, 6, 2))
+    assert residual_error(resid, debias=False) > 10
+    assert residual_error(resid) < 2
+    resid[:, :, 0] = np.nan  # an unseen keypoint is left out, not an error of 0
+    assert np.isfinite(residual_error(resid))
+
+
+def test_lag_correction_measures_the_frames_off() -> None:
+    trial = make_sync_trial(n_cams=4, fps=30.0, duration=10.0, seed=4)
+    names = [trial.poses["cam1"].keypoints[i] for i in _columns(trial.poses["cam1"])]
+    xy = clean_keypoints(trial.group, {c: _valid(p) for c, p in trial.poses.items()},
+                         trial.offsets, names)
+    others = ["cam1", "cam2", "cam4"]
+    true = trial.offsets["cam3"]
+    for lag in (true - 1, true, true + 1):
+        delta, sigma = lag_correction(trial.group, others, trial.offsets, xy, "cam3", lag)
+        assert abs(lag + delta - true) < 0.4, (lag, delta)
+        assert 0 < sigma < 0.2
+    for lag in (true - 2, true + 2):  # beyond a frame: the right way, if not all of it
+        delta, _ = lag_correction(trial.group, others, trial.offsets, xy, "cam3", lag)
+        assert np.sign(delta) == np.sign(true - lag) and abs(delta) > 0.5, (lag, delta)
+    # the anchors' points at the wrong instants: no estimate is better than a wrong one
+    far = dict(trial.offsets, cam3=true + 500)
+    assert np.isnan(lag_correction(trial.group, others, far, xy, "cam3", true + 500)[0])
+
+
+def test_clean_keypoints_undoes_swaps_and_drops_outliers() -> None:
+    trial = make_sync_trial(n_cams=4, fps=30.0, duration=8.0, seed=6,
+                            offsets={"cam2": 3, "cam3": -2, "cam4": 5})
+    xy = {c: _valid(p) for c, p in trial.poses.items()}
+    names = [trial.poses["cam1"].keypoints[i] for i in _columns(trial.poses["cam1"])]
+    left = [i for i, n in enumerate(names) if n.startswith("left")]
+    right = [names.index(names[i].replace("left", "right")) for i in left]
+    truth = {c: trial.group[c].project(trial.camera_points(c))[:, _columns(trial.poses[c])]
+             for c in xy}
+
+    def wrong(a: np.ndarray, c: str) -> np.ndarray:  # observations over 30 px off
+        with np.errstate(invalid="ignore"):
+            return np.hypot(*(a - truth[c]).transpose(2, 0, 1))[10:-10] > 30
+
+    bad = {c: v.copy() for c, v in xy.items()}
+    for c in ("cam3",):  # a left/right swap over 40 frames in one view (a front one)
+        bad[c][50:90, left], bad[c][50:90, right] = xy[c][50:90, right], xy[c][50:90, left]
+    assert wrong(bad["cam3"], "cam3").sum() > wrong(xy["cam3"], "cam3").sum() + 300
+    cleaned = clean_keypoints(trial.group, bad, trial.offsets, names)
+    for c in xy:  # swaps and the synthetic 5 % outliers (uniform over the image) are gone
+        assert wrong(cleaned[c], c).sum() < 0.2 * wrong(bad[c], c).sum(), c
+        kept = np.isfinite(cleaned[c][..., 0]).sum() / np.isfinite(xy[c][..., 0]).sum()
+        assert kept > 0.85, c
+    swapped = cleaned["cam3"][50:90, left]
+    assert (np.isclose(swapped, xy["cam3"][50:90, left]).all(axis=-1)
+            | np.isnan(swapped[..., 0])).mean() > 0.8
+
+
+def test_geometry_ignores_a_constant_bias_of_one_camera() -> None:
+    """A camera whose keypoints are all 25 px off (a poor calibration) keeps its offset."""
+    trial = make_sync_trial(n_cams=4, fps=30.0, duration=10.0, seed=7)
+    poses = dict(trial.poses)
+    biased = poses["cam3"]
+    poses["cam3"] = Pose2D(biased.keypoints, biased.xy + np.array([25.0, -15.0]),
+                           biased.likelihood, frame_times=biased.frame_times,
+                           metadata=dict(biased.metadata))
+    zero = dict.fromkeys(poses, 0)
+    found = geometry_offsets(poses, trial.group, zero, dict.fromkeys(zero, 0.0), "cam1", 300)
+    assert found.offsets == trial.offsets
+    for cam, (value, sigma) in found.subframe.items():
+        assert abs(value - trial.offsets[cam]) < 0.3, (cam, value)
+        assert sigma < 0.2
+    assert set(found.subframe) == {"cam2", "cam3", "cam4"}
