@@ -157,6 +157,29 @@ def status(project_dir: Path, session: str | None, trial: str | None) -> None:
 
 
 @cli.command()
+@project_option
+@selection_options
+def summarize(project_dir: Path, session: str | None, trial: str | None) -> None:
+    """Tidy tables (CSV + Parquet) of angles and 3D quality over every trial."""
+    from posekit.angles.summarize import summarize as summarize_project
+    from posekit.project import Project
+
+    with domain_errors():
+        result = summarize_project(Project.open(project_dir), session, trial)
+    click.echo(f"summarize: {len(result.trials_with_angles)} trial(s) with angles, "
+               f"{len(result.trials_with_3d)} with 3D → {result.folder}")
+    for name, rows in result.rows.items():
+        click.echo(f"  {name}.csv / .parquet: {rows} rows")
+    for label, keys, hint in (
+        ("no 3D or angles", result.missing, "run `posekit triangulate` and `posekit angles`"),
+        ("3D but no angles", result.no_angles, "run `posekit angles`"),
+        ("angles older than their 3D or config", result.outdated, "run `posekit angles`"),
+    ):
+        if keys:
+            click.secho(f"  {label} ({hint}): {', '.join(keys)}", fg="yellow", err=True)
+
+
+@cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init(directory: Path) -> None:
     """Create a new project in DIRECTORY with a commented config.toml."""

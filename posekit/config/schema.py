@@ -213,10 +213,55 @@ class SyncConfig(Section):
     )
 
 
-class ComputeConfig(Section):
-    """[compute]: parallel execution."""
+def _mediapipe_angles() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for side, other in (("left", "right"), ("right", "left")):
+        out.update({
+            f"{side}_knee": [f"{side}_hip", f"{side}_knee", f"{side}_ankle"],
+            f"{side}_hip": [f"{side}_shoulder", f"{side}_hip", f"{side}_knee"],
+            f"{side}_elbow": [f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist"],
+            f"{side}_shoulder": [f"{side}_hip", f"{side}_shoulder", f"{side}_elbow"],
+            f"{side}_ankle": [f"{side}_knee", f"{side}_ankle", f"{side}_foot_index"],
+            f"{side}_trunk": [f"{side}_shoulder", f"{side}_hip", f"{other}_hip"],
+        })
+    return out
 
-    jobs: int = Field(0, ge=0, description="worker processes; 0 = one per CPU core")
+
+#: posekit's default ``[angles]``: three-point angles of the MediaPipe skeleton (180 =
+#: straight). ``<side>_trunk`` is the angle at the hip between the trunk's side
+#: (hip → shoulder) and the pelvis (hip → other hip): about 90 upright, smaller when the
+#: trunk bends sideways away from that side. See docs/angles.md.
+DEFAULT_ANGLES: dict[str, list[str]] = _mediapipe_angles()
+
+
+class AnglesFilterConfig(Section):
+    """[angles_filter]: low-pass filter on the angle series themselves."""
+
+    enabled: bool = Field(
+        False, description="low-pass the angles (zero-phase Butterworth; gaps stay NaN)"
+    )
+    cutoff_hz: float = Field(6.0, gt=0, description="cut-off frequency, Hz (below fps / 2)")
+    order: int = Field(4, ge=1, le=8, description="Butterworth filter order")
+
+
+class ComputeConfig(Section):
+    """[compute]: parallel execution (docs/compute.md)."""
+
+    jobs: int = Field(
+        0, ge=0, description="local worker processes; 0 = one per CPU core (ignored when "
+        "run-all uses a Dask scheduler)"
+    )
+    scheduler: str | None = Field(
+        None, description='Dask scheduler that runs run-all, e.g. "tcp://head-node:8786"; '
+        'unset or "local": a local process pool'
+    )
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip() or value.strip().lower() == "local":
+            return None
+        return value.strip()
 
 
 class PipelineConfig(Section):
@@ -326,9 +371,18 @@ class Config(Section):
     triangulation: TriangulationConfig = Field(default_factory=TriangulationConfig)  # type: ignore[arg-type]
     sync: SyncConfig = Field(default_factory=SyncConfig)  # type: ignore[arg-type]
     angles: dict[str, list[str]] = Field(
-        default_factory=dict,
-        description='joint angles: name = [a, b, c] is the angle at b, in degrees',
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_ANGLES.items()},
+        description="joint angles in degrees, as Anipose writes them: name = [a, b, c] is "
+        'the angle at b between b→a and b→c (180 = straight); ["axis", a, b, c], '
+        '["cross-axis", a, b, c] and ["chain", k1, k2, ...] as in Anipose (docs/angles.md); '
+        "a table of your own replaces this default MediaPipe set",
     )
+    angle_conventions: dict[str, Literal["inner", "flexion"]] = Field(
+        default_factory=dict,
+        description='per three-point angle: "inner" (the default, 180 = straight) or '
+        '"flexion" (180 - inner: 0 = straight)',
+    )
+    angles_filter: AnglesFilterConfig = Field(default_factory=AnglesFilterConfig)  # type: ignore[arg-type]
     compute: ComputeConfig = Field(default_factory=ComputeConfig)  # type: ignore[arg-type]
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)  # type: ignore[arg-type]
     manual_verification: ManualVerificationConfig = Field(

@@ -7,12 +7,13 @@ is unset are written commented out. Free-form tables (``[angles]``, ``[cameras]`
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import toml
 from pydantic import BaseModel
 
-from posekit.config.schema import Config
+from posekit.config.schema import DEFAULT_ANGLES, Config
 
 HEADER = """\
 # posekit configuration.
@@ -24,8 +25,23 @@ HEADER = """\
 # Every key below is shown with its default value.
 """
 
+def _angles_example() -> str:
+    """The default ``[angles]`` table, live, then the other forms, commented."""
+    lines = ["[angles]"]
+    lines += [f"{name} = {json.dumps(kps)}" for name, kps in DEFAULT_ANGLES.items()]
+    lines += [
+        "# Anipose's other forms (docs/angles.md):",
+        '# shank_about_thigh_left = ["axis", "left_hip", "left_knee", "left_ankle"]',
+        '# arm_plane_left = ["cross-axis", "left_shoulder", "left_elbow", "left_wrist"]',
+        '# arm = ["chain", "left_shoulder", "left_elbow", "left_wrist", "left_index"]',
+    ]
+    return "\n".join(lines)
+
+
 EXAMPLES: dict[str, str] = {
-    "angles": '# knee_left = ["left_hip", "left_knee", "left_ankle"]',
+    "angles": _angles_example(),
+    "angle_conventions": '# [angle_conventions]\n# left_knee = "flexion"\n'
+                         '# right_knee = "flexion"',
     "cameras": "# [cameras.camA]\n# offset = [0, 0, 1920, 1080]",
     "offsets": "# [sync.offsets]\n# camA = 0\n# camB = 12",
     "lengths": '# [triangulation.lengths]\n# "left_hip-left_knee" = 410.0',

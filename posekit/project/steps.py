@@ -131,8 +131,18 @@ def pose_3d_path(trial: Trial) -> Path:
     return trial.output_dir(trial.config.pipeline.pose_3d) / f"{trial.name}.csv"
 
 
+def pose_3d_quality_path(trial: Trial) -> Path:
+    """The triangulation's quality figures of a trial (``<trial>.quality.json``)."""
+    return pose_3d_path(trial).with_name(f"{trial.name}.quality.json")
+
+
 def angles_path(trial: Trial) -> Path:
     return trial.output_dir(trial.config.pipeline.angles) / f"{trial.name}.csv"
+
+
+def summaries_dir(project: Project) -> Path:
+    """The project-wide summary tables' folder (``[pipeline] summaries``)."""
+    return project.root / project.config.pipeline.summaries
 
 
 def _calib_output(trial: Trial) -> list[Path]:
@@ -203,8 +213,9 @@ STEPS: dict[str, Step] = {
         ),
         Step(
             "angles", "joint angles from the 3D keypoints", "trial",
-            inputs=lambda t: [pose_3d_path(t)],
+            inputs=lambda t: [pose_3d_path(t), pose_3d_quality_path(t)],
             outputs=lambda t: [angles_path(t)],
+            func="posekit.angles.step:run",
         ),
     )
 }

@@ -30,10 +30,11 @@ def test_config_error_is_a_clean_message(anipose_project: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_unimplemented_step_says_so_and_fails(anipose_project: Path) -> None:
+def test_step_without_its_inputs_fails_per_trial_with_a_hint(anipose_project: Path) -> None:
     result = CliRunner().invoke(cli, ["angles", "-p", str(anipose_project)])
     assert result.exit_code == 1
-    assert "angles: not yet available" in result.output
+    assert "angles: 0 done, 0 skipped, 3 failed" in result.output
+    assert "run.csv is missing; run `posekit triangulate` first" in result.output
 
 
 def test_no_trials_is_an_error_with_a_hint(tmp_path: Path) -> None:

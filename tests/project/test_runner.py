@@ -86,8 +86,12 @@ def test_newer_input_or_config_makes_output_outdated(
     assert freshness(toy_step, walk) == "done"
 
 
-def test_unavailable_step_is_reported_not_run(anipose_project: Path) -> None:
+def test_unavailable_step_is_reported_not_run(anipose_project: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    later = Step("later", "a step without code yet", "trial",
+                 inputs=lambda t: [], outputs=lambda t: [t.output_dir("out") / "x.txt"])
+    monkeypatch.setitem(STEPS, "later", later)
     project = Project.open(anipose_project)
-    summary = run_step("angles", project, project.trials(), progress=False)
+    summary = run_step("later", project, project.trials(), progress=False)
     assert summary.unavailable and not summary.ok
     assert {r.status for r in summary.results} == {"unavailable"}
