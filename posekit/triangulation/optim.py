@@ -123,6 +123,7 @@ class _Problem:
     pair_scale: FloatArray  # (p,) 100 * scale / L ... set per length
     lengths: FloatArray  # (p,)
     smooth: _Smoothness
+    rot_products: tuple[FloatArray, FloatArray]
 
 
 def _difference_matrix(n: int, order: int) -> sp.csr_matrix:
@@ -143,27 +144,51 @@ def _project(prob: _Problem, x: FloatArray) -> tuple[FloatArray, FloatArray, Flo
     return proj, inv, res
 
 
-def _reprojection(prob: _Problem, x: FloatArray
+def _rotation_products(ext: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """For each camera the six products ``R[i]ᵀ R[j]`` (i <= j) as (c * 6, 9), and the
+    rotations stacked as (c * 3, 3), used to assemble the normal equations by BLAS."""
+    rot = ext[:, :, :3]
+    pairs = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+    prods = []
+    for c in range(len(rot)):
+        for i, j in pairs:
+            m = np.outer(rot[c, i], rot[c, j])
+            prods.append((m + m.T).ravel() / (2.0 if i == j else 1.0))
+    return np.array(prods), rot.reshape(-1, 3)
+
+
+def _reprojection(prob: _Problem, x: FloatArray, fit: FloatArray, thr: float
                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Residuals (n, k, 2c) in px (x components of every camera, then y), Jacobian rows
-    (n, k, 2c, 3) and errors (n, k, c)."""
+    """Gauss-Newton blocks Σ w JᵀJ (n, k, 3, 3), gradients Σ w Jᵀr (n, k, 3) and errors
+    (n, k, c) of the reprojection residuals at x, with view weights ``fit`` (n, k, c)
+    times the soft-L1 weight of the error (scale ``thr``).
+
+    For a pinhole view ``J = (f/z) [I₂ | −p] R`` with p the normalised projection, so
+    ``JᵀJ = (f/z)² Rᵀ A R`` with ``A = [[1, 0, −px], [0, 1, −py], [−px, −py, |p|²]]``:
+    the per-view work is on scalars, and the rotations are applied by two matrix
+    products over all points at once.
+    """
     proj, inv, res = _project(prob, x)
-    rot = prob.ext[:, :, :3]
-    fz = (prob.focal * inv)[..., None]  # (n, k, c, 1)
-    j0 = fz * (rot[:, 0] - proj[..., 0:1] * rot[:, 2])
-    j1 = fz * (rot[:, 1] - proj[..., 1:2] * rot[:, 2])
     err = np.hypot(res[..., 0], res[..., 1])
-    return (np.concatenate([res[..., 0], res[..., 1]], axis=-1),
-            np.concatenate([j0, j1], axis=-2), err)
-
-
-def _reprojection_normal(jac: FloatArray, res: FloatArray, w: FloatArray
-                         ) -> tuple[FloatArray, FloatArray]:
-    """Σ_views w JᵀJ (n, k, 3, 3) and Σ_views w Jᵀr (n, k, 3) from Jacobian rows
-    (n, k, 2c, 3), residuals (n, k, 2c) and view weights (n, k, c)."""
-    wj = jac * np.concatenate([w, w], axis=-1)[..., None]
-    wjt = np.swapaxes(wj, -1, -2)
-    return np.matmul(wjt, jac), np.matmul(wjt, res[..., None])[..., 0]
+    weight = fit * _soft_l1_weight(np.where(fit > 0, err, 0.0), thr)
+    n, k, c = err.shape
+    s = weight * (prob.focal * inv) ** 2  # (n, k, c)
+    px, py = proj[..., 0], proj[..., 1]
+    a6 = np.zeros((n, k, c, 6))  # A's (00, 01, 02, 11, 12, 22) per view, times s
+    a6[..., 0] = s
+    a6[..., 2] = -s * px
+    a6[..., 3] = s
+    a6[..., 4] = -s * py
+    a6[..., 5] = s * (px * px + py * py)
+    prods, rot = prob.rot_products
+    blocks = (a6.reshape(n * k, c * 6) @ prods).reshape(n, k, 3, 3)
+    gs = weight * prob.focal * inv
+    g = np.empty((n, k, c, 3))
+    g[..., 0] = gs * res[..., 0]
+    g[..., 1] = gs * res[..., 1]
+    g[..., 2] = -(px * g[..., 0] + py * g[..., 1])
+    grad = (g.reshape(n * k, c * 3) @ rot).reshape(n, k, 3)
+    return blocks, grad, err
 
 
 def _soft_l1_weight(err: FloatArray, scale: float) -> FloatArray:
@@ -201,7 +226,7 @@ def _banded(blocks: FloatArray, smooth: _Smoothness) -> FloatArray:
     u = max(2, 3 * order)
     ab = np.zeros((u + 1, k, n, 3))
     band = smooth.band(n)  # (order + 1, n, k)
-    ab[0] = np.einsum("nkii->kni", blocks) + band[0].T[:, :, None]
+    ab[0] = blocks[..., [0, 1, 2], [0, 1, 2]].transpose(1, 0, 2) + band[0].T[:, :, None]
     ab[1, :, :, 0] = blocks[:, :, 1, 0].T
     ab[1, :, :, 1] = blocks[:, :, 2, 1].T
     ab[2, :, :, 0] = blocks[:, :, 2, 0].T
@@ -214,7 +239,9 @@ def _matvec(blocks: FloatArray, prob: _Problem, coupling: FloatArray, v: FloatAr
             ) -> FloatArray:
     """Full normal matrix times v (n, k, 3); ``coupling`` (n, p, 3) holds the length
     residuals' gradients g, whose off-diagonal blocks are -g gᵀ."""
-    out = np.matmul(blocks, v[..., None])[..., 0]
+    out: FloatArray = blocks[..., 0] * v[..., 0:1]
+    out += blocks[..., 1] * v[..., 1:2]
+    out += blocks[..., 2] * v[..., 2:3]
     out += prob.smooth.apply(v)
     a, b = prob.pairs[:, 0], prob.pairs[:, 1]
     ga = np.sum(coupling * v[:, b], axis=-1, keepdims=True) * coupling
@@ -338,17 +365,18 @@ def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights
     ok = np.isfinite(lengths) & (lengths > 0)
     pairs, scale_arr, lengths, given = pairs[ok], scale_arr[ok], lengths[ok], given[ok]
     prob = _Problem(extrinsics, focal, xy0, base, pairs, 100.0 * scale_arr / lengths,
-                    lengths, smooth)
+                    lengths, smooth, _rotation_products(extrinsics))
     thr = float(settings.reproj_error_threshold)
     # keypoints without data still need a well-posed system: a tiny pull to the start
     damping = 1e-6 * (1.0 + float(np.max(focal)) ** 2 / 1e6)
     w_fit = base
+    err = np.zeros(base.shape)
     last = np.inf
     for it in range(settings.iterations):
-        res, jac, err = _reprojection(prob, x)
-        err = np.where(base > 0, err, 0.0)
         if it >= 3:  # views far off the current fit are outliers from now on
             w_fit = np.where(err > HARD * thr, 0.0, base)
+        blocks, grad, err = _reprojection(prob, x, w_fit, thr)
+        err = np.where(base > 0, err, 0.0)
         if it == 3 and len(pairs):  # re-estimate the unknown lengths from the fit
             lengths = np.where(np.isfinite(given), given, _median_lengths(x, pairs))
             prob.lengths = lengths
@@ -358,7 +386,6 @@ def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights
         lres, unit = _length_terms(prob, x)
         before = (float(np.sum(w_fit * _soft_l1_cost(err, thr))) + smooth.cost(x)
                   + float(np.sum(lres**2)))
-        blocks, grad = _reprojection_normal(jac, res, w_fit * _soft_l1_weight(err, thr))
         grad += smooth.apply(x)
         coupling = prob.pair_scale[None, :, None] * unit  # d residual / d Xa, (n, p, 3)
         if len(pairs):

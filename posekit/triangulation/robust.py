@@ -34,7 +34,8 @@ TYPICAL_FACTOR = 4.0
 def project_normalized(extrinsics: FloatArray, points: FloatArray) -> FloatArray:
     """Normalised image coordinates (c, n, 2) of points (n, 3) in every camera (NaN
     behind a camera)."""
-    cam = np.einsum("cij,nj->cni", extrinsics[:, :, :3], points) + extrinsics[:, None, :, 3]
+    cam = np.tensordot(extrinsics[:, :, :3], points, axes=([2], [1])).transpose(0, 2, 1)
+    cam = cam + extrinsics[:, None, :, 3]
     z = cam[..., 2:3]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(z > 1e-9, cam[..., :2] / np.where(z > 1e-9, z, 1.0), np.nan)
