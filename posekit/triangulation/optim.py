@@ -39,6 +39,10 @@ BoolArray = NDArray[np.bool_]
 #: Views whose error exceeds this many thresholds are ignored after the first iterations.
 OUTLIER_FACTOR = 3.0
 HARD = 3.0
+#: ... or POINT_FACTOR times its point's median view error and TYPICAL_OUTLIER times the
+#: trial's median view error (only where three or more views are used).
+POINT_FACTOR = 4.0
+TYPICAL_OUTLIER = 6.0
 DEBUG = False
 CG_ITER = 2
 REL_TOL = 1e-3
@@ -292,24 +296,27 @@ def _median_lengths(x: FloatArray, pairs: NDArray[np.int64]) -> FloatArray:
 
 
 def optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights: FloatArray,
-             init: FloatArray, settings: OptimSettings) -> tuple[FloatArray, FloatArray]:
+             init: FloatArray, settings: OptimSettings, suspect: BoolArray | None = None
+             ) -> tuple[FloatArray, FloatArray]:
     """Optimised points (n_frames, n_kp, 3) and final view weights (c, n_frames, n_kp).
 
     ``xy`` (c, n_frames, n_kp, 2) normalised detections, ``weights`` (c, n_frames, n_kp)
     their scores (0 = not used), ``init`` (n_frames, n_kp, 3) a starting point with every
     keypoint that has any observation finite (e.g. robust DLT with gaps interpolated).
-    Keypoints with no finite start value are returned NaN.
+    Keypoints with no finite start value are returned NaN. ``suspect`` (n_frames, n_kp):
+    points whose views disagree but are too few to tell which is wrong (two views); once
+    the fit has settled, the view that disagrees more with it is dropped.
     """
     n = init.shape[0]
     size = settings.chunk_frames
     if size and n > size + settings.chunk_overlap:
-        return _optimize_chunked(extrinsics, focal, xy, weights, init, settings)
-    return _optimize(extrinsics, focal, xy, weights, init, settings)
+        return _optimize_chunked(extrinsics, focal, xy, weights, init, settings, suspect)
+    return _optimize(extrinsics, focal, xy, weights, init, settings, suspect)
 
 
 def _optimize_chunked(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray,
-                      weights: FloatArray, init: FloatArray, settings: OptimSettings
-                      ) -> tuple[FloatArray, FloatArray]:
+                      weights: FloatArray, init: FloatArray, settings: OptimSettings,
+                      suspect: BoolArray | None) -> tuple[FloatArray, FloatArray]:
     n = init.shape[0]
     size = max(settings.chunk_frames, 8)
     overlap = min(max(settings.chunk_overlap, 4), size // 4)
@@ -320,7 +327,8 @@ def _optimize_chunked(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray,
     while True:
         stop = min(n, start + size)
         pts, w = _optimize(extrinsics, focal, xy[:, start:stop], weights[:, start:stop],
-                           init[start:stop], settings)
+                           init[start:stop], settings,
+                           None if suspect is None else suspect[start:stop])
         ramp = np.ones(stop - start)
         if start > 0:
             ramp[:overlap] = np.linspace(0.0, 1.0, overlap + 2)[1:-1]
@@ -336,7 +344,8 @@ def _optimize_chunked(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray,
 
 
 def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights: FloatArray,
-              init: FloatArray, settings: OptimSettings) -> tuple[FloatArray, FloatArray]:
+              init: FloatArray, settings: OptimSettings, suspect: BoolArray | None = None
+              ) -> tuple[FloatArray, FloatArray]:
     n, k = init.shape[:2]
     active = np.isfinite(init).all(axis=(0, 2))  # keypoints with a full start value
     x = np.where(np.isfinite(init), init, 0.0)
@@ -375,6 +384,20 @@ def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights
     for it in range(settings.iterations):
         if it >= 3:  # views far off the current fit are outliers from now on
             w_fit = np.where(err > HARD * thr, 0.0, base)
+            # a view far off both its point's other views and the trial's typical error,
+            # where at least two views remain
+            n_used = (w_fit > 0).sum(axis=-1)
+            ranked = np.sort(np.where(w_fit > 0, err, np.inf), axis=-1)
+            mid = np.maximum(n_used - 1, 0) // 2  # the (lower) median of the used views
+            own = np.take_along_axis(ranked, mid[..., None], axis=-1)[..., 0]
+            typical = float(np.median(err[base > 0])) if (base > 0).any() else thr
+            lim = np.maximum(POINT_FACTOR * own, TYPICAL_OUTLIER * typical)
+            drop = (n_used >= 3)[..., None] & (err > lim[..., None]) & (w_fit > 0)
+            w_fit = np.where(drop, 0.0, w_fit)
+            if suspect is not None and suspect.any():
+                worse = np.argmax(np.where(base > 0, err, -1.0), axis=-1)  # (n, k)
+                f_i, k_i = np.nonzero(suspect)
+                w_fit[f_i, k_i, worse[f_i, k_i]] = 0.0
         blocks, grad, err = _reprojection(prob, x, w_fit, thr)
         err = np.where(base > 0, err, 0.0)
         if it == 3 and len(pairs):  # re-estimate the unknown lengths from the fit

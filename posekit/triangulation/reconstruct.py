@@ -34,6 +34,8 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 #: A starting point further than this (mm) from its running median is not trusted.
 JUMP_MM = 150.0
+#: Frames of the running median that the second left/right swap check compares with.
+SWAP_WINDOW = 31
 
 
 @dataclass
@@ -88,6 +90,14 @@ def _fill_gaps(points: FloatArray) -> FloatArray:
         if ok.any() and not ok.all():
             flat[:, j] = np.interp(t, t[ok], flat[ok, j])
     return flat.reshape(points.shape)
+
+
+def _effective_threshold(err: FloatArray, used: BoolArray, thr: float) -> float:
+    """The outlier threshold of :func:`select_views`: ``thr`` or 4x the median error."""
+    from posekit.triangulation.robust import TYPICAL_FACTOR
+
+    finite = err[used & np.isfinite(err)]
+    return max(thr, TYPICAL_FACTOR * float(np.median(finite))) if finite.size else thr
 
 
 def _drop_jumps(points: FloatArray, limit: float, window: int = 9) -> FloatArray:
@@ -160,20 +170,20 @@ def reconstruct(group: CameraGroup, xy: FloatArray, scores: FloatArray,
     swaps = np.zeros((n_cams, n), dtype=np.int64)
     pairs = symmetric_pairs(keypoints) if cfg.swap_repair else []
     if pairs and n_cams >= 3:
-        norm, swapped = repair_swaps(ext, focal, norm, pts, pairs, thr)
-        if swapped.any():
-            swaps = swapped.sum(axis=-1)
-            order = np.arange(k)
-            moved = np.zeros((n_cams, n, k), dtype=bool)
+        # against the same frame's robust 3D (one camera mirrored), then against the
+        # trial's running median (two cameras mirrored at once: no majority in the frame)
+        for reference in ("frame", "median"):
+            ref = pts if reference == "frame" else median_filter_3d(pts, SWAP_WINDOW)
+            norm, swapped = repair_swaps(ext, focal, norm, ref, pairs, thr)
+            if not swapped.any():
+                continue
+            swaps += swapped.sum(axis=-1)
             c_i, f_i, p_i = np.nonzero(swapped)
             left = np.array([p[0] for p in pairs])
             right = np.array([p[1] for p in pairs])
-            moved[c_i, f_i, left[p_i]] = True
-            w_sw = w.copy()
-            w_sw[c_i, f_i, left[p_i]] = w[c_i, f_i, right[p_i]]
-            w_sw[c_i, f_i, right[p_i]] = w[c_i, f_i, left[p_i]]
-            w = w_sw
-            del order, moved
+            for arr in (w, pix):  # scores and pixels follow the exchanged detections
+                a_l, a_r = arr[c_i, f_i, left[p_i]].copy(), arr[c_i, f_i, right[p_i]].copy()
+                arr[c_i, f_i, left[p_i]], arr[c_i, f_i, right[p_i]] = a_r, a_l
             pts, used = _robust(ext, focal, norm, w, thr, cfg.outlier_rejection)
     if cfg.optim and n > 1:
         err0 = _view_errors(ext, focal, norm, pts)
@@ -190,7 +200,10 @@ def reconstruct(group: CameraGroup, xy: FloatArray, scores: FloatArray,
             constraints=strong, constraints_weak=weak, lengths=lengths,
             chunk_frames=cfg.optim_chunking_size if cfg.optim_chunking else 0)
         view_w = np.where(used, w, 0.0)
-        pts, _ = optimize(ext, focal, norm, view_w, init, settings)
+        # two views that disagree: one is wrong, the optimiser's fit tells which
+        suspect = (used.sum(axis=0) == 2) & (np.nanmax(np.where(used, err0, 0.0), axis=0)
+                                              > _effective_threshold(err0, used, thr))
+        pts, _ = optimize(ext, focal, norm, view_w, init, settings, suspect)
     return _quality(group, pix, w, pts, thr, cfg.max_gap, keypoints, swaps)
 
 

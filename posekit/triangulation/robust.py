@@ -29,6 +29,14 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 #: The outlier threshold is at least this many times the median view error of the trial.
 TYPICAL_FACTOR = 4.0
+MIN_THRESHOLD_PX = 3.0
+
+
+def outlier_threshold(typical: float) -> float:
+    """The outlier threshold (px) for a trial whose median view error is ``typical``:
+    ``TYPICAL_FACTOR`` times it, at least ``MIN_THRESHOLD_PX``. It follows the detector's
+    noise: about 8 px for 2 px noise, about 20-30 px for MediaPipe on 1080p video."""
+    return max(MIN_THRESHOLD_PX, TYPICAL_FACTOR * typical)
 
 
 def project_normalized(extrinsics: FloatArray, points: FloatArray) -> FloatArray:
@@ -62,7 +70,7 @@ def select_views(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray,
     pts = triangulate_normalized(extrinsics, xy, w, refine, focal)
     first = np.where(used, view_errors(extrinsics, focal, xy, pts), np.nan)
     if np.isfinite(first).any():  # noisy detectors: a few times their typical error
-        threshold = max(threshold, TYPICAL_FACTOR * float(np.nanmedian(first)))
+        threshold = outlier_threshold(float(np.nanmedian(first)))
     for _ in range(max(0, len(extrinsics) - 2)):
         err = np.where(used, view_errors(extrinsics, focal, xy, pts), 0.0)
         worst = np.nanmax(np.where(used, np.nan_to_num(err, nan=np.inf), -1.0), axis=0)
