@@ -132,6 +132,34 @@ def _triangulation_report(trials: list[Trial]) -> list[str]:
     return lines
 
 
+def _angles_report(trials: list[Trial]) -> list[str]:
+    """RMSE of the angles that the ground truth also has (same names), per trial."""
+    import numpy as np
+    import pandas as pd
+
+    from posekit.project.steps import angles_path
+
+    lines = []
+    for trial in trials:
+        truth_file = trial.session.project.root / "ground-truth" / trial.session.key / \
+            f"{trial.name}-angles.csv"
+        if not (truth_file.is_file() and angles_path(trial).is_file()):
+            continue
+        est = pd.read_csv(angles_path(trial)).set_index("fnum")
+        truth = pd.read_csv(truth_file).set_index("fnum")
+        frames = est.index.intersection(truth.index)
+        parts = []
+        for joint in ("knee", "hip", "elbow"):
+            cols = [c for c in (f"left_{joint}", f"right_{joint}")
+                    if c in est.columns and c in truth.columns]
+            if cols:
+                diff = est.loc[frames, cols].to_numpy() - truth.loc[frames, cols].to_numpy()
+                parts.append(f"{joint} {np.sqrt(np.nanmean(diff ** 2)):.1f}°")
+        if parts:
+            lines.append(f"angles ({trial.key}): RMSE " + ", ".join(parts))
+    return lines
+
+
 def run_demo(directory: str | os.PathLike[str], seed: int = 0, overwrite: bool = False,
              spec: SyntheticProjectSpec | None = None) -> Path:
     """Write the synthetic project (unless present) and run every available step.
@@ -168,7 +196,8 @@ def run_demo(directory: str | os.PathLike[str], seed: int = 0, overwrite: bool =
         click.echo("  " + line)
     for line in _triangulation_report(trials):
         click.echo("  " + line)
-    click.echo("  angles: comparison arrives with the step (not yet available)")
+    for line in _angles_report(trials):
+        click.echo("  " + line)
     click.echo(f"\nProject: {project.root}")
     click.echo(f"  calibration videos: {project.root / 'calibration'}")
     for trial in trials:

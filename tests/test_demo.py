@@ -16,7 +16,7 @@ def test_demo_runs_the_pipeline_and_compares(tmp_path: Path,
     spec = SyntheticProjectSpec(calibration_frames=60, trials=(("squat", "squat", 2.0),))
     root = run_demo(tmp_path / "demo", spec=spec)
     out = capsys.readouterr().out
-    for step in ("calibrate", "detect", "sync", "triangulate"):
+    for step in ("calibrate", "detect", "sync", "triangulate", "angles"):
         assert f"{step}: 1 done" in out, out
     assert "calibration: focal error max" in out
     assert "detect (session1/squat): cam1 100 % of frames" in out
@@ -29,3 +29,4 @@ def test_demo_runs_the_pipeline_and_compares(tmp_path: Path,
     mpjpe = float(line.split("MPJPE")[1].split("mm")[0])
     assert mpjpe < 60.0, line
     assert (root / "session1" / "pose-3d" / "squat.csv").is_file()
+    assert "angles (session1/squat): RMSE knee" in out

@@ -165,7 +165,8 @@ class TriangulationConfig(Section):
     scale_length: float = Field(2.0, ge=0, description="weight of strong length constraints")
     scale_length_weak: float = Field(1.0, ge=0, description="weight of weak length constraints")
     reproj_error_threshold: float = Field(
-        15.0, gt=0, description="reprojection error (pixels) above which a view is an outlier"
+        15.0, gt=0, description="pixels: scale of the robust loss on reprojection errors; views "
+        "3x further off are ignored (the outlier test also adapts to the trial's noise)"
     )
     outlier_rejection: bool = Field(
         True, description="drop each point's views that disagree with the others"

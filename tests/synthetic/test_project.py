@@ -51,7 +51,7 @@ def test_demo_command_runs_offline(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", str(target)])
     assert result.exit_code == 0, result.output
     assert "ground truth:" in result.output
-    assert "not yet available" in result.output  # steps still to come say so plainly
+    assert "angles (session1/squat): RMSE knee" in result.output  # compared with the truth
     assert [t.key for t in Project.open(target).trials()] == ["session1/squat"]
     again = CliRunner().invoke(cli, ["demo", str(target)])  # reuses the data
     assert again.exit_code == 0 and "Writing" not in again.output
