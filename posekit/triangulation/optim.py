@@ -386,14 +386,18 @@ def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights
             w_fit = np.where(err > HARD * thr, 0.0, base)
             # a view far off both its point's other views and the trial's typical error,
             # where at least two views remain
-            n_used = (w_fit > 0).sum(axis=-1)
-            ranked = np.sort(np.where(w_fit > 0, err, np.inf), axis=-1)
-            mid = np.maximum(n_used - 1, 0) // 2  # the (lower) median of the used views
-            own = np.take_along_axis(ranked, mid[..., None], axis=-1)[..., 0]
             typical = float(np.median(err[base > 0])) if (base > 0).any() else thr
-            lim = np.maximum(POINT_FACTOR * own, TYPICAL_OUTLIER * typical)
-            drop = (n_used >= 3)[..., None] & (err > lim[..., None]) & (w_fit > 0)
-            w_fit = np.where(drop, 0.0, w_fit)
+            n_used = (w_fit > 0).sum(axis=-1)
+            far = np.where(w_fit > 0, err, 0.0).max(axis=-1) > TYPICAL_OUTLIER * typical
+            cand = np.nonzero(far & (n_used >= 3))
+            if cand[0].size:
+                e_c, w_c = err[cand], w_fit[cand]  # (m, c)
+                ranked = np.sort(np.where(w_c > 0, e_c, np.inf), axis=-1)
+                mid = (n_used[cand] - 1) // 2  # the (lower) median of the used views
+                own = np.take_along_axis(ranked, mid[:, None], axis=-1)[:, 0]
+                lim = np.maximum(POINT_FACTOR * own, TYPICAL_OUTLIER * typical)
+                w_fit = w_fit.copy()
+                w_fit[cand] = np.where(e_c > lim[:, None], 0.0, w_c)
             if suspect is not None and suspect.any():
                 worse = np.argmax(np.where(base > 0, err, -1.0), axis=-1)  # (n, k)
                 f_i, k_i = np.nonzero(suspect)

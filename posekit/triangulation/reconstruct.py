@@ -15,6 +15,7 @@ The stages, each optional through ``[triangulation]`` (keys in brackets):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -90,6 +91,17 @@ def _fill_gaps(points: FloatArray) -> FloatArray:
         if ok.any() and not ok.all():
             flat[:, j] = np.interp(t, t[ok], flat[ok, j])
     return flat.reshape(points.shape)
+
+
+def _sampled_median(points: FloatArray, window: int, samples: int = 7) -> FloatArray:
+    """A running median over ``window`` frames from ``samples`` evenly spaced frames of
+    it (edges clamped): cheap, and robust to runs shorter than half the samples."""
+    n = points.shape[0]
+    offsets = np.linspace(-(window // 2), window // 2, samples).round().astype(int)
+    idx = np.clip(np.arange(n)[None, :] + offsets[:, None], 0, n - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches stay NaN
+        return np.nanmedian(points[idx], axis=0)
 
 
 def _effective_threshold(err: FloatArray, used: BoolArray, thr: float) -> float:
@@ -173,7 +185,7 @@ def reconstruct(group: CameraGroup, xy: FloatArray, scores: FloatArray,
         # against the same frame's robust 3D (one camera mirrored), then against the
         # trial's running median (two cameras mirrored at once: no majority in the frame)
         for reference in ("frame", "median"):
-            ref = pts if reference == "frame" else median_filter_3d(pts, SWAP_WINDOW)
+            ref = pts if reference == "frame" else _sampled_median(pts, SWAP_WINDOW)
             norm, swapped = repair_swaps(ext, focal, norm, ref, pairs, thr)
             if not swapped.any():
                 continue
