@@ -91,3 +91,30 @@ def test_unknown_constraint_keypoint_is_named(trial) -> None:  # type: ignore[no
     cfg = TriangulationConfig(constraints=[["left_hip", "left_kne"]])
     with pytest.raises(PosekitError, match="left_kne"):
         reconstruct(group, xy[:, :5], sc[:, :5], KPS, cfg)
+
+
+def test_config_filters_are_applied() -> None:
+    from posekit.config.schema import Config
+    from posekit.triangulation.step import filter_2d, filter_3d
+
+    rng = np.random.default_rng(0)
+    xy = np.cumsum(rng.normal(0, 1, (2, 60, 3, 2)), axis=1) + 500.0
+    sc = np.full((2, 60, 3), 0.9)
+    xy[0, 30, 1] += 200.0  # a jump
+    off = Config()
+    assert filter_2d(off, xy, sc)[0] is xy  # disabled by default: untouched
+    cfg = Config.model_validate({"filter": {"enabled": True, "medfilt": 5,
+                                            "offset_threshold": 25}})
+    fxy, fsc = filter_2d(cfg, xy, sc)
+    assert np.isnan(fxy[0, 30, 1]).all() and fsc[0, 30, 1] == 0.0
+    assert np.isfinite(fxy[1]).all()
+    pts = np.sin(np.linspace(0, 6, 120))[:, None, None] * np.ones((120, 2, 3))
+    noisy = pts + rng.normal(0, 0.05, pts.shape)
+    cfg3 = Config.model_validate({"filter3d": {"enabled": True, "type": "butterworth",
+                                               "cutoff_hz": 3.0}})
+    smooth = filter_3d(cfg3, noisy, 30.0)
+    assert np.abs(smooth - pts).mean() < 0.5 * np.abs(noisy - pts).mean()
+    gappy = pts.copy()
+    gappy[50:55] = np.nan
+    no_optim = Config.model_validate({"triangulation": {"optim": False, "max_gap": 10}})
+    assert np.isfinite(filter_3d(no_optim, gappy, 30.0)).all()  # short gap interpolated
