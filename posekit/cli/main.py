@@ -203,5 +203,68 @@ def demo(directory: Path, seed: int, overwrite: bool) -> None:
         run_demo(directory, seed=seed, overwrite=overwrite)
 
 
+def _label(project_dir: Path, session: str | None, trial: str | None, overwrite: bool,
+           kind: str) -> None:
+    """Run a labeled-video function of posekit.report.labels on every selected trial."""
+    from posekit.errors import PosekitError
+    from posekit.project import Project
+    from posekit.report import labels
+
+    func = labels.label_2d if kind == "2d" else labels.label_3d_proj
+    with domain_errors():
+        trials = Project.open(project_dir).trials(session, trial)
+    failed = 0
+    for tr in trials:
+        try:
+            written = func(tr, overwrite=overwrite)
+        except PosekitError as exc:
+            click.secho(f"  FAILED {tr.key}: {exc}", fg="red", err=True)
+            failed += 1
+            continue
+        click.echo(f"{tr.key}: {len(written)} video(s) written"
+                   + ("" if written else " (up to date)"))
+    if failed:
+        raise click.ClickException(f"{failed} of {len(trials)} trial(s) failed")
+
+
+@cli.command(name="label-2d")
+@project_option
+@selection_options
+@overwrite_option
+def label_2d_command(project_dir: Path, session: str | None, trial: str | None,
+                     overwrite: bool) -> None:
+    """Draw the 2D keypoints on each camera's video (colour = confidence)."""
+    _label(project_dir, session, trial, overwrite, "2d")
+
+
+@cli.command(name="label-3d-proj")
+@project_option
+@selection_options
+@overwrite_option
+def label_3d_proj_command(project_dir: Path, session: str | None, trial: str | None,
+                          overwrite: bool) -> None:
+    """Draw the 3D keypoints reprojected onto each camera's video (colour = error)."""
+    _label(project_dir, session, trial, overwrite, "3d")
+
+
+@cli.command()
+@project_option
+@selection_options
+def report(project_dir: Path, session: str | None, trial: str | None) -> None:
+    """One self-contained HTML report per trial and an index page linking them."""
+    from posekit.project import Project
+    from posekit.report.html import run_reports
+
+    with domain_errors():
+        result = run_reports(Project.open(project_dir), session, trial)
+    for key, path in result.reports.items():
+        click.echo(f"{key}: {path}")
+    click.echo(f"index: {result.index}")
+    for key, msg in result.failed.items():
+        click.secho(f"  FAILED {key}: {msg}", fg="red", err=True)
+    if result.failed:
+        raise click.ClickException(f"{len(result.failed)} trial(s) without a report")
+
+
 def main() -> None:
     cli()

@@ -1,0 +1,240 @@
+"""Plotly figures of the HTML report (interactive) and matplotlib PNGs (for papers).
+
+Inputs use the pipeline's shapes: 3D points (n_frames, n_keypoints, 3), NaN = missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from numpy.typing import NDArray
+
+from posekit.camera.model import CameraGroup
+from posekit.io.atomic import atomic_path
+from posekit.report.data import Bones
+
+FloatArray = NDArray[np.float64]
+Frames = Sequence[int] | NDArray[np.int64]
+#: most animation frames in the 3D viewer (longer trials are subsampled evenly)
+MAX_VIEWER_FRAMES = 300
+
+
+def _bone_lines(points: FloatArray, bones: Bones) -> tuple[list[float | None], ...]:
+    """x, y, z lists of the bones of one frame (k, 3), None between segments."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    zs: list[float | None] = []
+    for a, b in bones:
+        for p in (points[a], points[b]):
+            ok = bool(np.isfinite(p).all())
+            xs.append(float(p[0]) if ok else None)
+            ys.append(float(p[1]) if ok else None)
+            zs.append(float(p[2]) if ok else None)
+        xs.append(None)
+        ys.append(None)
+        zs.append(None)
+    return xs, ys, zs
+
+
+def _frame_traces(points: FloatArray, truth: FloatArray | None, bones: Bones,
+                  keypoints: Sequence[str]) -> list[go.Scatter3d]:
+    sets = [("3D estimate", points, "#1f77b4")]
+    if truth is not None:
+        sets.append(("ground truth", truth, "#d62728"))
+    traces = []
+    for name, pts, colour in sets:
+        xs, ys, zs = _bone_lines(pts, bones)
+        traces.append(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", name=f"{name} bones",
+                                   line={"color": colour, "width": 5}, hoverinfo="skip",
+                                   connectgaps=False))
+        traces.append(go.Scatter3d(x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="markers",
+                                   name=name, text=list(keypoints),
+                                   marker={"color": colour, "size": 3}))
+    return traces
+
+
+def skeleton_viewer(points: FloatArray, keypoints: Sequence[str], bones: Bones,
+                    fnum: Frames, fps: float, truth: FloatArray | None = None,
+                    units: str = "") -> go.Figure:
+    """An animated 3D skeleton (play/pause buttons and a frame slider); ``truth`` (same
+    shape as ``points``) is drawn alongside in red. Axis ranges are fixed over the trial."""
+    n = len(points)
+    shown = np.unique(np.linspace(0, n - 1, min(n, MAX_VIEWER_FRAMES)).round().astype(int)) \
+        if n else np.zeros(0, int)
+    both = points if truth is None else np.concatenate([points, truth], axis=1)
+    finite = both[np.isfinite(both).all(axis=-1)]
+    lo, hi = (finite.min(axis=0), finite.max(axis=0)) if len(finite) else (np.zeros(3),
+                                                                            np.ones(3))
+    pad = 0.05 * float(np.max(hi - lo) or 1.0)
+    first = int(shown[0]) if len(shown) else 0
+    empty = np.full((len(keypoints), 3), np.nan)
+
+    def at(i: int) -> list[go.Scatter3d]:
+        pts = points[i] if n else empty
+        return _frame_traces(pts, None if truth is None else truth[i], bones, keypoints)
+
+    frames = [go.Frame(data=at(int(i)), name=str(int(fnum[i]))) for i in shown]
+    fig = go.Figure(data=at(first), frames=frames)
+    step = {"frame": {"duration": 1000 / max(fps, 1.0), "redraw": True}, "fromcurrent": True,
+            "transition": {"duration": 0}, "mode": "immediate"}
+    fig.update_layout(
+        title="3D keypoints" + (" (red: ground truth, rigidly fitted)" if truth is not None
+                                else ""),
+        height=620, margin={"l": 0, "r": 0, "t": 40, "b": 0}, uirevision="viewer",
+        scene={f"{a}axis": {"range": [float(lo[j]) - pad, float(hi[j]) + pad],
+                            "title": f"{a} ({units})" if units else a, "autorange": False}
+               for j, a in enumerate("xyz")} | {"aspectmode": "data"},
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": 0.0,
+                      "xanchor": "left", "yanchor": "top", "buttons": [
+                          {"label": "Play", "method": "animate", "args": [None, step]},
+                          {"label": "Pause", "method": "animate",
+                           "args": [[None], {"frame": {"duration": 0, "redraw": False},
+                                             "mode": "immediate"}]}]}],
+        sliders=[{"active": 0, "x": 0.12, "len": 0.88, "y": 0.0, "yanchor": "top",
+                  "currentvalue": {"prefix": "frame "},
+                  "steps": [{"label": f.name, "method": "animate",
+                             "args": [[f.name], {"frame": {"duration": 0, "redraw": True},
+                                                 "mode": "immediate"}]} for f in frames]}],
+    )
+    return fig
+
+
+def up_axis(group: CameraGroup) -> int:
+    """The world axis along which the camera centres spread least: taken as vertical
+    (cameras usually stand around the subject at similar heights)."""
+    centres = np.array([c.center for c in group])
+    return int(np.argmin(centres.std(axis=0))) if len(centres) > 1 else 2
+
+
+def cameras_top_view(group: CameraGroup, points: FloatArray | None = None) -> go.Figure:
+    """Camera centres and viewing directions seen from above (along :func:`up_axis`),
+    with the subject's path (mean of its keypoints per frame) when ``points`` is given."""
+    up = up_axis(group)
+    h, v = [a for a in range(3) if a != up]
+    fig = go.Figure()
+    centres = np.array([c.center for c in group])
+    span = float(np.ptp(centres[:, [h, v]], axis=0).max() or 1.0)
+    for cam in group:
+        c, d = cam.center, cam.rotation[2]  # optical axis in world coordinates
+        tip = c + 0.25 * span * d / (np.linalg.norm(d[[h, v]]) or 1.0)
+        fig.add_trace(go.Scatter(x=[c[h], tip[h]], y=[c[v], tip[v]], mode="lines+markers+text",
+                                 text=[cam.name, ""], textposition="top center",
+                                 name=cam.name, marker={"size": [10, 0]}))
+    if points is not None:
+        with np.errstate(all="ignore"):
+            path = np.nanmean(points, axis=1)
+        fig.add_trace(go.Scatter(x=path[:, h], y=path[:, v], mode="lines", name="subject",
+                                 line={"color": "black"}))
+    fig.update_layout(title="cameras seen from above", height=420,
+                      xaxis_title="xyz"[h], yaxis_title="xyz"[v])
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def calibration_errors(report: Mapping[str, Any]) -> go.Figure:
+    """Per-camera reprojection error of the calibration (``calibration_report.json``)."""
+    cams = report.get("cameras", {})
+    names = list(cams)
+    fig = go.Figure([
+        go.Bar(x=names, y=[cams[c].get("reprojection_median_px") for c in names],
+               name="median"),
+        go.Bar(x=names, y=[cams[c].get("reprojection_p95_px") for c in names], name="p95")])
+    fig.update_layout(title="calibration reprojection error", yaxis_title="px", height=350)
+    return fig
+
+
+def quality_bars(quality: Mapping[str, Any]) -> go.Figure:
+    """Per-keypoint median reprojection error and mean cameras used; per-camera error."""
+    from plotly.subplots import make_subplots
+
+    kps, cams = quality.get("keypoints", {}), quality.get("cameras", {})
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.75, 0.25],
+                        specs=[[{"secondary_y": True}, {}]],
+                        subplot_titles=("per keypoint", "per camera"))
+    names = list(kps)
+    fig.add_trace(go.Bar(x=names, y=[kps[k]["median_error_px"] for k in names],
+                         name="median error (px)"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=names, y=[kps[k]["mean_cameras"] for k in names],
+                             mode="markers", name="cameras used (mean)",
+                             marker={"color": "black"}), row=1, col=1, secondary_y=True)
+    fig.add_trace(go.Bar(x=list(cams), y=[cams[c]["median_error_px"] for c in cams],
+                         name="camera median error (px)"), row=1, col=2)
+    fig.update_layout(title="triangulation quality", height=420)
+    fig.update_yaxes(title_text="px", row=1, col=1, secondary_y=False)
+    fig.update_yaxes(title_text="cameras", row=1, col=1, secondary_y=True)
+    return fig
+
+
+def longest_gaps(points: FloatArray) -> NDArray[np.int64]:
+    """Longest run of missing frames per keypoint (k,)."""
+    missing = ~np.isfinite(points).all(axis=-1)
+    out = np.zeros(missing.shape[1], np.int64)
+    for j in range(missing.shape[1]):
+        edges = np.diff(np.concatenate([[0], missing[:, j].astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        out[j] = int((stops - starts).max()) if len(starts) else 0
+    return out
+
+
+def error_heatmap(errors: FloatArray, keypoints: Sequence[str], fnum: Frames
+                  ) -> go.Figure:
+    """Reprojection error per keypoint and frame; gaps (no 3D) show blank."""
+    fig = go.Figure(go.Heatmap(z=np.asarray(errors, np.float64).T,
+                               x=list(map(int, fnum)), y=list(keypoints), colorscale="Viridis",
+                               colorbar={"title": "px"}, hoverongaps=False))
+    fig.update_layout(title="reprojection error over time (blank = gap)", xaxis_title="frame",
+                      height=max(300, 14 * len(keypoints) + 120))
+    return fig
+
+
+def angle_lines(table: pd.DataFrame, truth: pd.DataFrame | None = None) -> go.Figure:
+    """Every angle column over time; ground-truth angles dashed when given."""
+    fig = go.Figure()
+    for col in [c for c in table.columns if c not in ("fnum", "time")]:
+        fig.add_trace(go.Scatter(x=table["time"], y=table[col], mode="lines", name=col,
+                                 legendgroup=col))
+        if truth is not None and col in truth.columns and "time" in truth.columns:
+            fig.add_trace(go.Scatter(x=truth["time"], y=truth[col], mode="lines",
+                                     name=f"{col} (truth)", legendgroup=col,
+                                     line={"dash": "dot", "width": 1}))
+    fig.update_layout(title="joint angles", xaxis_title="time (s)", yaxis_title="deg",
+                      height=480)
+    return fig
+
+
+def top_view_png(group: CameraGroup, points: FloatArray | None, path: Path) -> Path:
+    """:func:`cameras_top_view` as a matplotlib PNG (for papers)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    up = up_axis(group)
+    h, v = [a for a in range(3) if a != up]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    centres = np.array([c.center for c in group])
+    span = float(np.ptp(centres[:, [h, v]], axis=0).max() or 1.0)
+    for cam in group:
+        c, d = cam.center, cam.rotation[2]
+        d = 0.25 * span * d / (np.linalg.norm(d[[h, v]]) or 1.0)
+        ax.arrow(c[h], c[v], d[h], d[v], width=0.005 * span, length_includes_head=True)
+        ax.annotate(cam.name, (c[h], c[v]), textcoords="offset points", xytext=(4, 4))
+    if points is not None:
+        with np.errstate(all="ignore"):
+            trail = np.nanmean(points, axis=1)
+        ax.plot(trail[:, h], trail[:, v], "k-", lw=1, label="subject")
+        ax.legend(loc="best", fontsize=8)
+    ax.set_aspect("equal")
+    ax.set_xlabel("xyz"[h])
+    ax.set_ylabel("xyz"[v])
+    ax.set_title("cameras seen from above")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    plt.close(fig)
+    return path

@@ -1,0 +1,227 @@
+"""``posekit report``: one self-contained HTML file per trial and a project index page.
+
+A trial's report (``<project>/<pipeline.reports>/<session>/<trial>.html``) holds the
+calibration summary, sync plot, triangulation quality, angle plots and an animated 3D
+skeleton viewer. Figures are plotly's; plotly.js is inlined once per page, so the file works
+offline. Existing PNGs (sync, calibration coverage) are embedded as base64 images, and the
+cameras' top view is also written as ``<trial>.cameras.png`` beside the page for papers.
+The index (``<project>/<pipeline.reports>/index.html``) links every report with its
+headline figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from posekit.camera.toml_io import load_calibration
+from posekit.errors import PosekitError
+from posekit.io.atomic import write_text_atomic
+from posekit.project.layout import Project, Trial
+from posekit.project.steps import angles_path, calibration_set, sync_path
+from posekit.report import figures
+from posekit.report.data import TrialResults, bones_for, load_results, truth_path
+from posekit.triangulation.align import undo_alignment
+
+log = logging.getLogger(__name__)
+
+_STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;
+color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;
+padding:.2em .6em;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
+img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#666}"""
+
+
+def reports_dir(project: Project) -> Path:
+    return project.root / project.config.pipeline.reports
+
+
+def report_path(trial: Trial) -> Path:
+    root = reports_dir(trial.session.project)
+    return root.joinpath(*trial.session.parts) / f"{trial.name}.html"
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+            f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
+
+
+def _img(path: Path, alt: str) -> str:
+    if not path.is_file():
+        return f"<p class=\"note\">{html.escape(path.name)} not found.</p>"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"<img alt=\"{html.escape(alt)}\" src=\"data:image/png;base64,{data}\">"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "–" if not np.isfinite(v) else f"{v:.3g}"
+        return "–" if v is None else html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+class _Figures:
+    """Figures of one page: plotly.js goes inline with the first one only."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, fig: Any, name: str) -> str:
+        self.count += 1
+        out: str = fig.to_html(full_html=False, include_plotlyjs=self.count == 1,
+                               div_id=name, auto_play=False,
+                               config={"displaylogo": False, "responsive": True})
+        return out
+
+
+def headline(res: TrialResults) -> dict[str, Any]:
+    """The figures the index shows for a trial."""
+    q = res.quality
+    return {"frames": len(res.data.fnum), "cameras": len(q.get("cameras", {})),
+            "median_error_px": q.get("median_error_px"), "valid_share": q.get("valid_share"),
+            "truth_error": res.truth_error(), "units": res.units}
+
+
+def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Path) -> str:
+    cs = calibration_set(trial)
+    if cs is None or not cs.output.is_file():
+        return "<p class=\"note\">No calibration found.</p>"
+    group = load_calibration(cs.output).subset(trial.cameras)
+    world = undo_alignment(res.data.points, res.data.M, res.data.center)
+    figures.top_view_png(group, world, png)
+    parts = [fig(figures.cameras_top_view(group, world), "cameras")]
+    report_json = cs.output.with_name("calibration_report.json")
+    if report_json.is_file():
+        parts.append(fig(figures.calibration_errors(json.loads(report_json.read_text())),
+                         "calibration-errors"))
+    parts.append(_img(cs.output.with_name("calibration_coverage.png"), "calibration coverage"))
+    return "".join(parts)
+
+
+def _sync_section(trial: Trial, res: TrialResults) -> str:
+    offsets = res.quality.get("offsets", {})
+    text = _table(["camera", "offset (frames)"], list(offsets.items())) if offsets else ""
+    source = res.quality.get("offsets_source")
+    note = f"<p class=\"note\">offsets from {html.escape(str(source))}</p>" if source else ""
+    return text + note + _img(sync_path(trial).with_suffix(".png"), "sync plot")
+
+
+def _quality_section(res: TrialResults, fig: _Figures) -> str:
+    data, q = res.data, res.quality
+    gaps = figures.longest_gaps(data.points)
+    rows = [[kp, info.get("median_error_px"), info.get("mean_cameras"),
+             info.get("valid_share"), int(gaps[j]) if j < len(gaps) else None]
+            for j, (kp, info) in enumerate(q.get("keypoints", {}).items())]
+    cams = [[c, i.get("median_error_px"), i.get("used_share"), i.get("swapped_frames")]
+            for c, i in q.get("cameras", {}).items()]
+    parts = [fig(figures.quality_bars(q), "quality") if q else "",
+             fig(figures.error_heatmap(data.errors, data.keypoints, data.fnum), "errors"),
+             "<h3>per camera</h3>",
+             _table(["camera", "median error (px)", "detections used", "swapped frames"], cams),
+             "<h3>per keypoint</h3>",
+             _table(["keypoint", "median error (px)", "cameras used (mean)", "valid share",
+                     "longest gap (frames)"], rows)]
+    return "".join(parts)
+
+
+def _angles_section(trial: Trial, fig: _Figures) -> str:
+    path = angles_path(trial)
+    if not path.is_file():
+        return "<p class=\"note\">No angles yet: run <code>posekit angles</code>.</p>"
+    table = pd.read_csv(path)
+    tpath = truth_path(trial, "angles")
+    truth = pd.read_csv(tpath) if tpath.is_file() else None
+    return fig(figures.angle_lines(table, truth), "angles") + _img(path.with_suffix(".png"),
+                                                                    "angles")
+
+
+def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
+    """Write one trial's HTML report; return its path and headline figures."""
+    res = load_results(trial)
+    out = report_path(trial)
+    fig = _Figures()
+    head = headline(res)
+    bones = bones_for(res.data.keypoints, trial.config)
+    summary = _table(["frames", "cameras", "median reprojection error (px)", "valid share",
+                      f"mean distance to ground truth ({res.units})"],
+                     [[head["frames"], head["cameras"], head["median_error_px"],
+                       head["valid_share"], head["truth_error"]]])
+    viewer = figures.skeleton_viewer(res.data.points, res.data.keypoints, bones,
+                                     res.data.fnum, res.fps, res.truth, res.units)
+    sections = [
+        ("Summary", summary),
+        ("3D viewer", fig(viewer, "viewer")),
+        ("Calibration", _calibration_section(trial, res, fig, out.with_suffix(".cameras.png"))),
+        ("Synchronisation", _sync_section(trial, res)),
+        ("Triangulation quality", _quality_section(res, fig)),
+        ("Joint angles", _angles_section(trial, fig)),
+    ]
+    if res.truth is not None:
+        sections[0] = ("Summary", summary + "<p class=\"note\">Ground truth from "
+                       f"{html.escape(str(truth_path(trial)))}, rigidly fitted onto the "
+                       "reconstruction (the two world frames differ).</p>")
+    body = "\n".join(f"<h2>{html.escape(t)}</h2>\n{s}" for t, s in sections)
+    write_text_atomic(out, _page(f"posekit report: {trial.key}", body))
+    return out, head
+
+
+@dataclass
+class ReportRun:
+    """What ``posekit report`` wrote and which trials failed (key → message)."""
+
+    index: Path
+    reports: dict[str, Path] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]]],
+                failed: Mapping[str, str]) -> Path:
+    """``index.html`` linking each trial's report with its headline figures."""
+    root = reports_dir(project)
+    rows = []
+    for key, (path, h) in heads.items():
+        link = html.escape(os.path.relpath(path, root).replace(os.sep, "/"))
+        truth = "–" if h["truth_error"] is None else f"{h['truth_error']:.3g} {h['units']}"
+        rows.append(
+            f"<tr><td><a href=\"{link}\">{html.escape(key)}</a></td><td>{h['frames']}</td>"
+            f"<td>{h['cameras']}</td><td>{h['median_error_px']}</td>"
+            f"<td>{h['valid_share']}</td><td>{html.escape(truth)}</td></tr>")
+    for key, msg in failed.items():
+        rows.append(f"<tr><td>{html.escape(key)}</td><td colspan=\"5\">failed: "
+                    f"{html.escape(msg)}</td></tr>")
+    table = ("<table><tr><th>trial</th><th>frames</th><th>cameras</th><th>median "
+             "reprojection error (px)</th><th>valid share</th><th>distance to ground truth"
+             "</th></tr>" + "".join(rows) + "</table>")
+    return write_text_atomic(root / "index.html", _page(f"posekit reports: {project.root.name}",
+                                                        table))
+
+
+def run_reports(project: Project, session: str | None = None, trial: str | None = None
+                ) -> ReportRun:
+    """Write the report of every selected trial that has 3D, then the index. A trial that
+    fails is logged and listed on the index; the others go on."""
+    heads: dict[str, tuple[Path, dict[str, Any]]] = {}
+    failed: dict[str, str] = {}
+    for tr in project.trials(session, trial):
+        try:
+            heads[tr.key] = trial_report(tr)
+        except PosekitError as exc:
+            log.error("report %s: %s", tr.key, exc)
+            failed[tr.key] = str(exc)
+    index = write_index(project, heads, failed)
+    return ReportRun(index, {k: p for k, (p, _) in heads.items()}, failed)

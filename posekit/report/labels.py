@@ -1,0 +1,157 @@
+"""Labeled videos drawn with OpenCV: the 2D detections on each camera's video
+(``label-2d``) and the triangulated 3D reprojected onto each camera (``label-3d-proj``).
+
+Every decoded input frame is written, so a labeled video has its input's frame count and
+size. Files appear atomically under ``<session>/<pipeline.videos_labeled_2d>/`` and
+``<session>/<pipeline.videos_labeled_3d>/`` as ``<video stem>.mp4``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from posekit.camera.toml_io import load_calibration
+from posekit.errors import PosekitError
+from posekit.io.video import iter_frames, probe_video, video_writer
+from posekit.pose2d.table import read_pose2d
+from posekit.project.layout import Trial
+from posekit.project.steps import calibration_set, pose_2d_path, pose_3d_path
+from posekit.report.data import Bones, bones_for
+from posekit.triangulation.align import undo_alignment
+from posekit.triangulation.export import read_anipose_csv
+from posekit.triangulation.step import trial_offsets
+
+log = logging.getLogger(__name__)
+FloatArray = NDArray[np.float64]
+#: reprojection error (px) drawn fully red in ``label-3d-proj``
+ERROR_RED_PX = 20.0
+
+
+def quality_colours(quality: NDArray[np.float64]) -> NDArray[np.uint8]:
+    """BGR colours (k, 3) from red (quality 0) through yellow to green (1); NaN = grey."""
+    q = np.clip(np.nan_to_num(np.asarray(quality, np.float64), nan=-1.0), -1.0, 1.0)
+    red = np.where(q < 0.5, 255, np.round(255 * 2 * (1 - q)))
+    green = np.where(q < 0.5, np.round(255 * 2 * q), 255)
+    bgr = np.stack([np.zeros_like(q), green, red], axis=-1)
+    bgr[q < 0] = 160
+    return bgr.astype(np.uint8)
+
+
+def draw_pose(frame: NDArray[np.uint8], xy: FloatArray, quality: FloatArray, bones: Bones,
+              radius: int = 4) -> NDArray[np.uint8]:
+    """Draw keypoints ``xy`` (k, 2) in pixels, coloured by ``quality`` (k,) in [0, 1], and
+    the ``bones`` between them, onto ``frame`` (in place; returned). NaN points are not
+    drawn, nor bones touching them."""
+    colours = quality_colours(quality)
+    ok = np.isfinite(xy).all(axis=1)
+    pts = np.round(np.where(ok[:, None], xy, 0)).astype(np.int64)
+    thickness = max(1, radius // 2)
+    for a, b in bones:
+        if ok[a] and ok[b]:
+            mean = ((colours[a].astype(int) + colours[b]) // 2).tolist()
+            cv2.line(frame, (int(pts[a, 0]), int(pts[a, 1])), (int(pts[b, 0]), int(pts[b, 1])),
+                     mean, thickness, cv2.LINE_AA)
+    for j in np.flatnonzero(ok):
+        cv2.circle(frame, (int(pts[j, 0]), int(pts[j, 1])), radius, colours[j].tolist(), -1,
+                   cv2.LINE_AA)
+    return frame
+
+
+def _radius(size: tuple[int, int]) -> int:
+    return max(2, round(max(size) / 320))
+
+
+def render_video(source: Path, target: Path, xy: FloatArray, quality: FloatArray,
+                 bones: Bones, caption: str) -> Path:
+    """Copy ``source`` to ``target`` with frame ``i`` overlaid by ``xy[i]`` (n, k, 2) and
+    ``quality[i]``; frames beyond ``len(xy)`` are copied unlabeled."""
+    info = probe_video(source)
+    size = (info.width, info.height)
+    radius = _radius(size)
+    with video_writer(target, info.fps or 30.0, size) as writer:
+        for i, frame in enumerate(iter_frames(source)):
+            if i < len(xy):
+                draw_pose(frame, xy[i], quality[i], bones, radius)
+            cv2.putText(frame, f"{caption}  frame {i}", (10, 10 + 6 * radius),
+                        cv2.FONT_HERSHEY_SIMPLEX, radius / 6, (255, 255, 255), 1, cv2.LINE_AA)
+            writer.write(frame)
+    return target
+
+
+def _outdated(target: Path, inputs: Sequence[Path], overwrite: bool) -> bool:
+    if overwrite or not target.is_file():
+        return True
+    newest = max((p.stat().st_mtime for p in inputs if p.is_file()), default=0.0)
+    return target.stat().st_mtime < newest
+
+
+def label_2d(trial: Trial, overwrite: bool = False) -> list[Path]:
+    """Draw each camera's 2D keypoints on its video (colour = detection likelihood)."""
+    out_dir = trial.output_dir(trial.config.pipeline.videos_labeled_2d)
+    written: list[Path] = []
+    for cam, video in trial.videos.items():
+        src = pose_2d_path(trial, cam)
+        if not src.is_file():
+            raise PosekitError(f"{src} is missing; run `posekit detect` first")
+        target = out_dir / f"{video.stem}.mp4"
+        if not _outdated(target, [video, src], overwrite):
+            log.info("%s: %s is up to date", trial.key, target.name)
+            continue
+        pose = read_pose2d(src)
+        bones = bones_for(pose.keypoints, trial.config)
+        written.append(render_video(video, target, pose.xy, pose.likelihood, bones,
+                                    f"{trial.key} {cam} 2D"))
+    return written
+
+
+def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
+    """Per camera: the 3D points projected into each of its video frames (n_video, k, 2)
+    (NaN where the frame has no 3D) and a quality (n_video, k) in [0, 1] from the
+    triangulation's reprojection error (1 = 0 px, 0 = :data:`ERROR_RED_PX` or more)."""
+    cs = calibration_set(trial)
+    if cs is None or not cs.output.is_file():
+        raise PosekitError(f"{trial.key}: no calibration.toml; run `posekit calibrate` first")
+    data = read_anipose_csv(pose_3d_path(trial))
+    group = load_calibration(cs.output)
+    offsets, _ = trial_offsets(trial)
+    world = undo_alignment(data.points, data.M, data.center)
+    quality = 1.0 - np.clip(data.errors / ERROR_RED_PX, 0.0, 1.0)
+    out: dict[str, tuple[FloatArray, FloatArray]] = {}
+    for cam, video in trial.videos.items():
+        if cam not in group.names:
+            raise PosekitError(f"{trial.key}: camera {cam} is not in {cs.output}")
+        n_video = probe_video(video).n_frames
+        k = len(data.keypoints)
+        xy = np.full((n_video, k, 2), np.nan)
+        q = np.full((n_video, k), np.nan)
+        frames = data.fnum - offsets[cam]  # camera frame i shows reference frame i + offset
+        keep = (frames >= 0) & (frames < n_video)
+        xy[frames[keep]] = group[cam].project(world[keep])
+        q[frames[keep]] = quality[keep]
+        out[cam] = (xy, q)
+    return out
+
+
+def label_3d_proj(trial: Trial, overwrite: bool = False) -> list[Path]:
+    """Draw the trial's 3D keypoints reprojected onto each camera's video (colour = the
+    triangulation's reprojection error: green small, red :data:`ERROR_RED_PX` px or more)."""
+    src = pose_3d_path(trial)
+    if not src.is_file():
+        raise PosekitError(f"{src} is missing; run `posekit triangulate` first")
+    out_dir = trial.output_dir(trial.config.pipeline.videos_labeled_3d)
+    targets = {cam: out_dir / f"{video.stem}.mp4" for cam, video in trial.videos.items()}
+    todo = [cam for cam, t in targets.items()
+            if _outdated(t, [trial.videos[cam], src], overwrite)]
+    if not todo:
+        return []
+    projected = reprojections(trial)
+    keypoints = read_anipose_csv(src).keypoints
+    bones = bones_for(keypoints, trial.config)
+    return [render_video(trial.videos[cam], targets[cam], *projected[cam], bones,
+                         f"{trial.key} {cam} 3D reprojected") for cam in todo]

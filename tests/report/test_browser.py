@@ -1,0 +1,72 @@
+"""The HTML report in a real browser: Debian's headless Chromium, driven by Playwright's
+Python package with ``executable_path`` (nothing is downloaded; ``playwright install`` is
+never needed). The page must load without console errors, the 3D viewer's canvas must
+change between two frames, and a screenshot is kept as a test artifact: in
+``$POSEKIT_TEST_ARTIFACTS`` when set, else in ``<repo>/test-artifacts/``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from posekit.project.layout import Trial
+from posekit.report.html import trial_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.is_file():
+    pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package "
+                "(apt-get install -y chromium; .ci/run does)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="playwright (dev extra) is not installed")
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def artifacts_dir() -> Path:
+    folder = Path(os.environ.get("POSEKIT_TEST_ARTIFACTS") or REPO / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_report_in_headless_chromium(example_trial: Trial, tmp_path: Path) -> None:
+    page_path, _ = trial_report(example_trial)
+    problems: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error"
+                    else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(page_path.as_uri(), wait_until="load")
+            page.wait_for_function("document.querySelector('#viewer canvas') !== null",
+                                   timeout=30_000)
+            names = page.evaluate(
+                "document.getElementById('viewer')._transitionData._frames.map(f => f.name)")
+            assert len(names) == 61
+            page.wait_for_timeout(500)
+            # the scene's area (its canvas), without the slider that moves too
+            box = page.evaluate("""() => {
+                const r = document.querySelector('#viewer .gl-container canvas')
+                    .getBoundingClientRect();
+                return {x: r.x + window.scrollX, y: r.y + window.scrollY,
+                        width: r.width, height: r.height}; }""")
+            assert box["width"] > 100 and box["height"] > 100, box
+            before = page.screenshot(clip=box, full_page=True)
+            page.evaluate("n => Plotly.animate('viewer', [n], {frame: {duration: 0, "
+                          "redraw: true}, transition: {duration: 0}, mode: 'immediate'})",
+                          names[len(names) // 2])
+            page.wait_for_timeout(500)
+            after = page.screenshot(clip=box, full_page=True)
+            shot = tmp_path / "report-squat.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert not problems, problems
+    assert before != after, "the 3D viewer's canvas did not change between two frames"
+    assert shot.stat().st_size > 10_000
+    shutil.copy(shot, artifacts_dir() / shot.name)

@@ -1,0 +1,72 @@
+"""Bones, ground-truth reading and fitting, colours and gaps (no project needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.transform import Rotation
+
+from posekit.config import load_config
+from posekit.report.data import bones_for, read_truth_points, rigid_fit
+from posekit.report.figures import longest_gaps
+from posekit.report.labels import quality_colours
+from posekit.skeletons import COCO_17, MEDIAPIPE_33
+
+
+def test_bones_of_a_builtin_skeleton() -> None:
+    bones = bones_for(MEDIAPIPE_33.keypoints)
+    assert len(bones) == len(MEDIAPIPE_33.bones)
+    kp = MEDIAPIPE_33.keypoints
+    assert (kp.index("left_hip"), kp.index("left_knee")) in bones
+
+
+def test_bones_of_a_subset_use_the_best_skeleton() -> None:
+    kps = ["left_hip", "left_knee", "left_ankle", "elsewhere"]
+    assert bones_for(kps) == [(0, 1), (1, 2)]
+    assert bones_for(["a", "b"]) == []
+    assert len(bones_for(COCO_17.keypoints)) == len(COCO_17.bones)
+
+
+def test_labeling_scheme_wins(tmp_path: Path) -> None:
+    cfg_file = tmp_path / "config.toml"
+    cfg_file.write_text('[labeling]\nscheme = [["a", "b", "c"], ["c", "zz"]]\n')
+    assert bones_for(["a", "b", "c"], load_config([cfg_file])) == [(0, 1), (1, 2)]
+
+
+def test_rigid_fit_recovers_a_rotation_and_shift() -> None:
+    rng = np.random.default_rng(1)
+    target = rng.normal(size=(20, 5, 3))
+    rot = Rotation.from_rotvec([0.3, -0.2, 1.0]).as_matrix()
+    source = target @ rot.T + [1.0, 2.0, 3.0]
+    source[3, 2] = np.nan
+    fitted = rigid_fit(source, target)
+    ok = np.isfinite(fitted).all(axis=-1)
+    np.testing.assert_allclose(fitted[ok], target[ok], atol=1e-9)
+    assert not ok[3, 2]
+
+
+def test_truth_points_by_frame_and_units(tmp_path: Path) -> None:
+    path = tmp_path / "t-points3d.csv"
+    pd.DataFrame({"fnum": [0, 1, 2], "time": [0, 0.1, 0.2], "a_x": [1.0, 2, 3],
+                  "a_y": [0.0, 0, 0], "a_z": [0.5, 0.5, 0.5]}).to_csv(path, index=False)
+    out = read_truth_points(path, ["a", "b"], np.array([1, 2, 5]), "mm")
+    assert out is not None and out.shape == (3, 2, 3)
+    np.testing.assert_allclose(out[:2, 0], [[2000, 0, 500], [3000, 0, 500]])
+    assert np.isnan(out[2]).all() and np.isnan(out[:, 1]).all()
+    assert read_truth_points(path, ["b"], np.array([0]), "m") is None
+
+
+def test_longest_gaps() -> None:
+    pts = np.zeros((6, 2, 3))
+    pts[[1, 2, 4], 0] = np.nan
+    pts[:, 1, 0] = np.nan
+    assert longest_gaps(pts).tolist() == [2, 6]
+
+
+@pytest.mark.parametrize(("q", "bgr"), [(1.0, (0, 255, 0)), (0.0, (0, 0, 255)),
+                                        (0.5, (0, 255, 255)), (np.nan, (160, 160, 160))])
+def test_quality_colours(q: float, bgr: tuple[int, int, int]) -> None:
+    assert tuple(quality_colours(np.array([q]))[0]) == bgr

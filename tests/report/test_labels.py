@@ -1,0 +1,72 @@
+"""Labeled videos on the example project: they decode with OpenCV, keep their input's
+frame count and size, and the 3D reprojection lands on the 2D ground truth."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from click.testing import CliRunner
+
+from posekit.cli.main import cli
+from posekit.io.video import probe_video
+from posekit.project.layout import Trial
+from posekit.report.labels import label_2d, reprojections
+
+
+def _decoded(path: object) -> tuple[int, tuple[int, int]]:
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened()
+    n, size = 0, (0, 0)
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        n, size = n + 1, (frame.shape[1], frame.shape[0])
+    cap.release()
+    return n, size
+
+
+def test_label_3d_proj_cli_matches_the_inputs(example_trial: Trial) -> None:
+    root = example_trial.session.project.root
+    res = CliRunner().invoke(cli, ["label-3d-proj", "-p", str(root), "-t", "squat"])
+    assert res.exit_code == 0, res.output
+    assert "3 video(s) written" in res.output
+    folder = example_trial.output_dir(example_trial.config.pipeline.videos_labeled_3d)
+    for video in example_trial.videos.values():
+        info = probe_video(video)
+        assert _decoded(folder / f"{video.stem}.mp4") == (info.n_frames,
+                                                          (info.width, info.height))
+    again = CliRunner().invoke(cli, ["label-3d-proj", "-p", str(root)])
+    assert "up to date" in again.output
+
+
+def test_label_2d_one_camera_video(example_trial: Trial) -> None:
+    written = label_2d(example_trial, overwrite=True)
+    assert [p.name for p in written] == [f"{v.stem}.mp4" for v in example_trial.videos.values()]
+    video = example_trial.videos["cam2"]
+    info = probe_video(video)
+    out = written[1]
+    assert out.parent.name == example_trial.config.pipeline.videos_labeled_2d
+    assert _decoded(out) == (info.n_frames, (info.width, info.height))
+    first_in = next(iter(_frames(video)))
+    first_out = next(iter(_frames(out)))
+    assert np.abs(first_in.astype(int) - first_out).mean() > 0.05  # something was drawn
+
+
+def _frames(path: object) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    return [frame]
+
+
+def test_reprojection_lands_on_the_2d_truth(example_trial: Trial) -> None:
+    root = example_trial.session.project.root
+    truth = np.load(root / "ground-truth" / "session1" / "squat.npz")["points2d"]
+    projected = reprojections(example_trial)
+    for c, (xy, quality) in enumerate(projected.values()):
+        assert xy.shape == truth[c].shape
+        err = np.linalg.norm(xy - truth[c], axis=-1)
+        assert np.nanmedian(err) < 2.0
+        assert np.nanmin(quality) >= 0 and np.nanmax(quality) <= 1
