@@ -51,7 +51,9 @@ def test_aniposelib_reads_output_and_triangulates_the_same(
     assert seen.sum() >= 10
     ours = triangulate(load_calibration(path), pts2d)[seen]
     anipose = theirs.triangulate(pts2d[:, seen], undistort=True)
-    np.testing.assert_allclose(ours, anipose, atol=1e-6)
+    # aniposelib solves the homogeneous DLT by SVD, posekit the inhomogeneous normal
+    # equations: both least-squares solutions of real (noisy) corners, equal to ~0.01 mm
+    np.testing.assert_allclose(ours, anipose, atol=1e-4)
 
 
 def test_board_world_frame_puts_the_board_on_z0(example_detections: Detections) -> None:
