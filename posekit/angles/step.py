@@ -24,7 +24,7 @@ from posekit.angles.compute import FloatArray, compute_angles, lowpass_angles
 from posekit.angles.definitions import AngleDefinition, angles_for
 from posekit.config.schema import Config
 from posekit.errors import ConfigError, PosekitError
-from posekit.io.atomic import atomic_path, write_text_atomic
+from posekit.io.atomic import atomic_path, write_figure_atomic, write_text_atomic
 from posekit.project.layout import Trial
 from posekit.project.steps import angles_path, pose_2d_path, pose_3d_path, pose_3d_quality_path
 from posekit.triangulation.export import read_anipose_csv
@@ -138,9 +138,7 @@ def plot_angles(path: Path, table: pd.DataFrame, title: str) -> None:
                    frameon=False)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.6 / height, top=1 - 0.55 / height,
                         hspace=0.45, wspace=0.15)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
+    write_figure_atomic(fig, path, dpi=90)
 
 
 def run(trial: Trial, overwrite: bool = False) -> Path:

@@ -10,7 +10,7 @@ import numpy as np
 
 from posekit.calibration.calibrate import Calibration
 from posekit.calibration.detect import CameraDetections
-from posekit.io.atomic import atomic_path, write_text_atomic
+from posekit.io.atomic import write_figure_atomic, write_text_atomic
 
 
 def report_figures(calib: Calibration, seconds: float | None = None) -> dict[str, object]:
@@ -109,9 +109,7 @@ def coverage_plot(calib: Calibration, detections: Mapping[str, CameraDetections]
         ax.axis("off")
     if scatter is not None:
         fig.colorbar(scatter, ax=axes.ravel().tolist(), shrink=0.8, label="reprojection error (px)")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    write_figure_atomic(fig, path, dpi=110)
     return path
 
 

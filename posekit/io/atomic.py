@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -52,4 +53,15 @@ def write_bytes_atomic(target: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``target`` atomically and return the path."""
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+    return Path(target)
+
+
+def write_figure_atomic(fig: Any, target: str | os.PathLike[str], dpi: int = 100) -> Path:
+    """Save a matplotlib figure as PNG to ``target`` atomically, close it, and return the
+    path."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
     return Path(target)

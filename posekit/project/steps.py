@@ -9,7 +9,7 @@ reports it as not yet available instead of pretending to run it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -117,6 +117,18 @@ def calibration_set(trial: Trial) -> CalibrationSet | None:
 
 
 Unit = Any  # CalibrationSet | Trial
+
+
+def trial_fps(trial: Trial, poses: Mapping[str, Any]) -> float:
+    """A trial's frame rate: from its 2D files' metadata (``poses``: camera → Pose2D),
+    else the first video's, else 30."""
+    from posekit.io.video import probe_video
+
+    for pose in poses.values():
+        fps = pose.metadata.get("fps")
+        if fps:
+            return float(fps)
+    return probe_video(next(iter(trial.videos.values()))).fps or 30.0
 
 
 def pose_2d_path(trial: Trial, camera: str) -> Path:

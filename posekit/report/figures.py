@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 
 from posekit.camera.model import CameraGroup
-from posekit.io.atomic import atomic_path
+from posekit.io.atomic import write_figure_atomic
 from posekit.report.data import Bones
 
 FloatArray = NDArray[np.float64]
@@ -234,7 +234,5 @@ def top_view_png(group: CameraGroup, points: FloatArray | None, path: Path) -> P
     ax.set_ylabel("xyz"[v])
     ax.set_title("cameras seen from above")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=150, format="png")
-    plt.close(fig)
+    write_figure_atomic(fig, path, dpi=150)
     return path

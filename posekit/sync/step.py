@@ -16,11 +16,10 @@ import toml
 
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
-from posekit.io.atomic import atomic_path, write_text_atomic
-from posekit.io.video import probe_video
+from posekit.io.atomic import write_figure_atomic, write_text_atomic
 from posekit.pose2d.table import Pose2D, read_pose2d
 from posekit.project.layout import Trial
-from posekit.project.steps import calibration_set, pose_2d_path, sync_path
+from posekit.project.steps import calibration_set, pose_2d_path, sync_path, trial_fps
 from posekit.sync.geometry import geometry_offsets
 from posekit.sync.motion import motion_offsets
 
@@ -39,14 +38,6 @@ def read_sync(path: str | Path) -> dict[str, int]:
         raise PosekitError(f"{path}: not a posekit sync file ({exc})") from None
 
 
-def _fps(trial: Trial, poses: Mapping[str, Pose2D]) -> float:
-    for pose in poses.values():
-        fps = pose.metadata.get("fps")
-        if fps:
-            return float(fps)
-    return probe_video(next(iter(trial.videos.values()))).fps or 30.0
-
-
 def _plot(path: Path, poses: Mapping[str, Pose2D], signals: Mapping[str, np.ndarray],
           offsets: Mapping[str, int], fps: float) -> None:
     import matplotlib
@@ -63,9 +54,7 @@ def _plot(path: Path, poses: Mapping[str, Pose2D], signals: Mapping[str, np.ndar
     ax.set_xlabel("time on the reference camera's clock (s)")
     ax.set_title("keypoint speed per camera, aligned by the estimated offsets")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    write_figure_atomic(fig, path, dpi=100)
 
 
 def run(trial: Trial, overwrite: bool = False) -> Path:
@@ -82,7 +71,7 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     else:
         poses = {c: read_pose2d(pose_2d_path(trial, c)) for c in cams}
         subframe: dict[str, float] = {}
-        fps = _fps(trial, poses)
+        fps = trial_fps(trial, poses)
         est = motion_offsets(poses, fps, cfg.max_lag_s)
         offsets, confidence, method = dict(est.offsets), dict(est.confidence), "motion"
         cs = calibration_set(trial)

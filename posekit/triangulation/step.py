@@ -24,11 +24,16 @@ from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.config.schema import Config
 from posekit.errors import PosekitError
-from posekit.io.atomic import atomic_path, write_text_atomic
-from posekit.io.video import probe_video
+from posekit.io.atomic import write_figure_atomic, write_text_atomic
 from posekit.pose2d.table import Pose2D, read_pose2d
 from posekit.project.layout import Trial
-from posekit.project.steps import calibration_set, pose_2d_path, pose_3d_path, sync_path
+from posekit.project.steps import (
+    calibration_set,
+    pose_2d_path,
+    pose_3d_path,
+    sync_path,
+    trial_fps,
+)
 from posekit.sync.step import read_sync
 from posekit.triangulation.align import alignment_from_keypoints, apply_alignment
 from posekit.triangulation.export import write_anipose_csv, write_c3d, write_trc
@@ -113,15 +118,6 @@ def _load_inputs(trial: Trial) -> tuple[CameraGroup, dict[str, Pose2D]]:
     return group.subset(cams), poses
 
 
-def trial_fps(trial: Trial, poses: Mapping[str, Pose2D]) -> float:
-    """Frame rate from the 2D files' metadata, else the first video's."""
-    for pose in poses.values():
-        fps = pose.metadata.get("fps")
-        if fps:
-            return float(fps)
-    return probe_video(next(iter(trial.videos.values()))).fps or 30.0
-
-
 def filter_2d(cfg: Config, xy: FloatArray, scores: FloatArray) -> tuple[FloatArray, FloatArray]:
     """The ``[filter]`` 2D pre-filter applied to every camera."""
     if not cfg.filter.enabled:
@@ -191,9 +187,7 @@ def _plot_quality(path: Path, summary: Mapping[str, Any]) -> None:
     axes[1].set_title("per camera")
     axes[0].set_title("per keypoint")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    write_figure_atomic(fig, path, dpi=100)
 
 
 def run(trial: Trial, overwrite: bool = False) -> Path:
