@@ -105,6 +105,21 @@ def pair_error(group: CameraGroup, a: str, c: str, xy_a: FloatArray, xy_c: Float
     return residual_error(proj - pts2d, debias)
 
 
+def _anchor_projection(group: CameraGroup, anchors: Sequence[str],
+                       offsets: Mapping[str, int], xy: Mapping[str, FloatArray], cam: str
+                       ) -> tuple[int, FloatArray]:
+    """The anchors' keypoints triangulated on the reference timeline (placed by their
+    offsets) and projected into ``cam``: the first reference frame and the projections
+    (frames, keypoints, 2)."""
+    t0 = min(offsets[a] for a in anchors)
+    t1 = max(offsets[a] + len(xy[a]) for a in anchors)
+    k = xy[cam].shape[1]
+    stacked = np.full((len(anchors), t1 - t0, k, 2), np.nan)
+    for i, a in enumerate(anchors):
+        stacked[i, offsets[a] - t0: offsets[a] - t0 + len(xy[a])] = xy[a]
+    return t0, group[cam].project(triangulate(group.subset(list(anchors)), stacked))
+
+
 def anchored_errors(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[str, int],
                     xy: Mapping[str, FloatArray], cam: str, candidates: NDArray[np.int64],
                     debias: bool = True) -> FloatArray:
@@ -112,18 +127,12 @@ def anchored_errors(group: CameraGroup, anchors: Sequence[str], offsets: Mapping
     triangulated from the ``anchors`` (two or more, placed by ``offsets``) on the
     reference timeline; bias-removed unless ``debias`` is false. The 3D points do not
     depend on the candidate, so every candidate costs one comparison."""
-    t0 = min(offsets[a] for a in anchors)
-    t1 = max(offsets[a] + len(xy[a]) for a in anchors)
-    k = xy[cam].shape[1]
-    stacked = np.full((len(anchors), t1 - t0, k, 2), np.nan)
-    for i, a in enumerate(anchors):
-        stacked[i, offsets[a] - t0: offsets[a] - t0 + len(xy[a])] = xy[a]
-    proj = group[cam].project(triangulate(group.subset(list(anchors)), stacked))
+    t0, proj = _anchor_projection(group, anchors, offsets, xy, cam)
     own = xy[cam]
     need = max(2, len(own) // 2)
     out = np.full(len(candidates), np.nan)
     for j, o in enumerate(candidates):
-        start, stop = max(0, o - t0), min(t1 - t0, o - t0 + len(own))  # on the timeline
+        start, stop = max(0, o - t0), min(len(proj), o - t0 + len(own))  # on the timeline
         if stop - start < need:
             continue
         out[j] = residual_error(proj[start:stop] - own[start - (o - t0): stop - (o - t0)],
@@ -163,18 +172,12 @@ def lag_correction(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[
     (interpolating noisy keypoints would lower their noise between frames and pull the
     estimate to half frames). The standard error treats the observations as independent,
     so it is optimistic for detectors whose errors persist over frames."""
-    t0 = min(offsets[a] for a in anchors)
-    t1 = max(offsets[a] + len(xy[a]) for a in anchors)
-    k = xy[cam].shape[1]
-    stacked = np.full((len(anchors), t1 - t0, k, 2), np.nan)
-    for i, a in enumerate(anchors):
-        stacked[i, offsets[a] - t0: offsets[a] - t0 + len(xy[a])] = xy[a]
-    proj = group[cam].project(triangulate(group.subset(list(anchors)), stacked))
+    t0, proj = _anchor_projection(group, anchors, offsets, xy, cam)
     vel = np.full_like(proj, np.nan)
     if len(proj) > 2 * step:
         vel[step:-step] = (proj[2 * step:] - proj[:-2 * step]) / (2 * step)
     own = xy[cam]
-    start, stop = max(0, lag - t0), min(t1 - t0, lag - t0 + len(own))  # on the timeline
+    start, stop = max(0, lag - t0), min(len(proj), lag - t0 + len(own))  # on the timeline
     if stop - start < max(2, len(own) // 2):
         return float("nan"), float("nan")
     resid = proj[start:stop] - own[start - (lag - t0): stop - (lag - t0)]
