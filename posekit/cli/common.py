@@ -45,8 +45,16 @@ def project_config(project_dir: Path, config_file: Path | None = None) -> Any:
 def jobs_option(func: F) -> F:
     return click.option(
         "--jobs", "-j", type=click.IntRange(min=0), default=None,
-        help="Parallel workers (videos at a time); 0 = one per CPU core. "
-        "Default: [compute] jobs.",
+        help="Parallel worker processes (videos, or run-all's tasks, at a time); 0 = one "
+        "per CPU core. Default: [compute] jobs.",
+    )(func)
+
+
+def scheduler_option(func: F) -> F:
+    return click.option(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="Run the tasks on the Dask cluster of this scheduler (e.g. tcp://head:8786); "
+        '"local": on local worker processes. Default: [compute] scheduler.',
     )(func)
 
 
@@ -83,10 +91,15 @@ def echo_summaries(summaries: Sequence[Any]) -> bool:
             continue
         counts = summary.counts()
         parts = [f"{counts.get(s, 0)} {s}" for s in ("done", "skipped", "failed")]
+        if counts.get("blocked"):
+            parts.append(f"{counts['blocked']} not run")
         if not summary.results:
             parts = ["nothing to do"]
         click.echo(f"{summary.step}: " + ", ".join(parts))
         for res in summary.failed:
             click.secho(f"  FAILED {res.unit}: {res.message}", fg="red", err=True)
+            all_ok = False
+        for res in summary.blocked:
+            click.secho(f"  {res.unit}: {res.message}", fg="yellow", err=True)
             all_ok = False
     return all_ok

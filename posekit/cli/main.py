@@ -14,6 +14,7 @@ from posekit.cli.common import (
     overwrite_option,
     project_config,
     project_option,
+    scheduler_option,
     selection_options,
     setup_logging,
 )
@@ -33,9 +34,12 @@ def cli(verbose: int, quiet: int) -> None:
 
 
 def _run(project_dir: Path, steps: tuple[str, ...], session: str | None, trial: str | None,
-         overwrite: bool, jobs: int | None = None) -> None:
+         overwrite: bool, jobs: int | None = None, scheduler: str | None = None,
+         graph: bool = False) -> None:
+    """Run ``steps`` over the selected trials: one by one in this process, or (``graph``,
+    run-all) as one task graph on a process pool or a Dask cluster."""
     from posekit.project import Project
-    from posekit.project.pipeline import run_all
+    from posekit.project.pipeline import run_all, run_steps
 
     with domain_errors():
         project = Project.open(project_dir)
@@ -46,7 +50,11 @@ def _run(project_dir: Path, steps: tuple[str, ...], session: str | None, trial: 
                 f"'{project.config.pipeline.videos_raw}' folders of sessions at nesting = "
                 f"{project.config.nesting}); check nesting, cam_regex and the filters"
             )
-        summaries = run_all(project, trials, overwrite, steps=steps, jobs=jobs)
+        if graph:
+            summaries = run_all(project, trials, overwrite, steps=steps, jobs=jobs,
+                                scheduler=scheduler)
+        else:
+            summaries = run_steps(project, trials, overwrite, steps=steps, jobs=jobs)
     if not echo_summaries(summaries):
         raise SystemExit(1)
 
@@ -137,12 +145,19 @@ def import_command(source: Path, output: Path | None, project_dir: Path) -> None
 @selection_options
 @overwrite_option
 @jobs_option
+@scheduler_option
 def run_all_command(project_dir: Path, session: str | None, trial: str | None,
-                    overwrite: bool, jobs: int | None) -> None:
-    """Run every step in order: calibrate, detect, sync, triangulate, angles."""
+                    overwrite: bool, jobs: int | None, scheduler: str | None) -> None:
+    """Run every step: calibrate, detect, sync, triangulate, angles.
+
+    One task graph for the whole selection: detection per (trial, camera), then each
+    trial's sync, triangulation and angles, calibration per calibration folder. Tasks run
+    on local worker processes (--jobs), or on a Dask cluster (--scheduler). Only what is not
+    up to date runs; a failed task stops only the tasks that need its output.
+    """
     from posekit.project.steps import PIPELINE
 
-    _run(project_dir, PIPELINE, session, trial, overwrite, jobs)
+    _run(project_dir, PIPELINE, session, trial, overwrite, jobs, scheduler, graph=True)
 
 
 @cli.command()

@@ -17,9 +17,30 @@ def run_all(
     progress: bool = True,
     steps: Sequence[str] = PIPELINE,
     jobs: int | None = None,
+    scheduler: str | None = None,
 ) -> list[StepSummary]:
-    """Run ``steps`` in order over ``trials``. Unavailable steps are reported, not run;
-    later steps still run on whatever outputs exist."""
+    """Bring ``steps`` up to date over ``trials`` as one task graph: per (trial, camera)
+    detection, per-trial sync, triangulation and angles after them, calibration per
+    calibration folder. Runs on a local process pool of ``jobs`` workers, or on the Dask
+    cluster whose scheduler address is ``scheduler`` (None: ``[compute]`` of the project
+    config). Unavailable steps are reported, not run; later steps still run on whatever
+    outputs exist. A failed task does not stop the others; its dependants are reported as
+    blocked (see :mod:`posekit.compute`)."""
+    from posekit.compute.run import run_tasks
+
+    return run_tasks(project, trials, steps, overwrite, progress, jobs, scheduler)
+
+
+def run_steps(
+    project: Project,
+    trials: Sequence[Trial],
+    overwrite: bool = False,
+    progress: bool = True,
+    steps: Sequence[str] = PIPELINE,
+    jobs: int | None = None,
+) -> list[StepSummary]:
+    """Run ``steps`` one after the other in this process, each over every trial (what
+    the single-step commands do)."""
     return [run_step(name, project, trials, overwrite, progress, jobs) for name in steps]
 
 

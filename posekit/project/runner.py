@@ -2,7 +2,8 @@
 
 Every unit is tried; one failing unit does not stop the others. A unit is up to date when
 all its outputs exist and are newer than its inputs and its config files; ``overwrite``
-redoes it anyway.
+redoes it anyway. This runs one step in this process (the single-step commands);
+``run-all`` runs a task graph of every step instead (:mod:`posekit.compute`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from posekit.project.steps import STEPS, CalibrationSet, Step, Unit, calibration
 
 log = logging.getLogger(__name__)
 
-Status = Literal["done", "skipped", "failed", "unavailable"]
+#: "blocked": not run because a task it depends on failed (``run-all`` only)
+Status = Literal["done", "skipped", "failed", "blocked", "unavailable"]
 
 
 @dataclass
@@ -44,8 +46,12 @@ class StepSummary:
         return [r for r in self.results if r.status == "failed"]
 
     @property
+    def blocked(self) -> list[UnitResult]:
+        return [r for r in self.results if r.status == "blocked"]
+
+    @property
     def ok(self) -> bool:
-        return not self.unavailable and not self.failed
+        return not self.unavailable and not self.failed and not self.blocked
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -58,16 +64,26 @@ def unit_key(unit: Unit) -> str:
     return str(unit.key)
 
 
-def freshness(step: Step, unit: Unit) -> Literal["done", "outdated", "missing"]:
-    """Whether ``unit``'s outputs for ``step`` exist and are newer than every input."""
-    outputs = step.outputs(unit)
+Freshness = Literal["done", "outdated", "missing"]
+
+
+def paths_freshness(outputs: Sequence[Path], sources: Sequence[Path]) -> Freshness:
+    """Whether every one of ``outputs`` exists and is newer than every existing source."""
     if not outputs or not all(p.is_file() for p in outputs):
         return "missing"
     oldest_output = min(p.stat().st_mtime for p in outputs)
-    sources = [p for p in [*step.inputs(unit), *unit.config_files] if p.is_file()]
-    if sources and max(p.stat().st_mtime for p in sources) > oldest_output:
+    times = [p.stat().st_mtime for p in sources if p.is_file()]
+    if times and max(times) > oldest_output:
         return "outdated"
     return "done"
+
+
+def freshness(step: Step, unit: Unit) -> Freshness:
+    """Whether ``unit``'s outputs for ``step`` exist and are newer than every input."""
+    outputs = step.outputs(unit)
+    if not outputs or not all(p.is_file() for p in outputs):
+        return "missing"  # without listing the inputs, which may raise
+    return paths_freshness(outputs, [*step.inputs(unit), *unit.config_files])
 
 
 def units_for(step: Step, trials: Sequence[Trial]) -> list[Unit]:

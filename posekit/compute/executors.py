@@ -1,0 +1,182 @@
+"""Where tasks run: a local process pool, or a Dask cluster through its scheduler.
+
+Both take a :class:`~posekit.compute.graph.Task`, run
+:func:`posekit.compute.tasks.run_task` on it in another process and hand back futures; the
+loop in :mod:`posekit.compute.run` decides what to submit when.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import uuid
+from collections.abc import Iterable
+from concurrent import futures as cf
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from posekit.compute.graph import Task
+from posekit.compute.tasks import TaskResult, init_worker, run_task, single_threaded_children
+from posekit.errors import PosekitError
+
+log = logging.getLogger(__name__)
+
+#: How often a task is tried again after its worker died or it raised a non-domain error.
+RETRIES = 1
+#: How long to try to reach a Dask scheduler.
+CONNECT_TIMEOUT = "20s"
+
+
+class WorkerLost(Exception):
+    """The worker process running a task died (killed, out of memory, crashed)."""
+
+
+class Executor(Protocol):
+    #: whether :class:`WorkerLost` tasks should be submitted again by the caller (Dask
+    #: resubmits them itself)
+    resubmits_lost: bool
+    #: tasks in flight at most (None: submit every ready task; the scheduler orders them)
+    capacity: int | None
+
+    def submit(self, task: Task, overwrite: bool) -> Any: ...
+
+    def wait(self, pending: Iterable[Any]) -> set[Any]: ...
+
+    def result(self, future: Any) -> TaskResult: ...
+
+    def describe_error(self, exc: BaseException) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def unexpected(exc: BaseException) -> str:
+    return (f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback; "
+            "please report it)")
+
+
+class LocalPool:
+    """A pool of ``workers`` spawned processes (fork is unsafe with threaded libraries).
+
+    When a worker dies the pool breaks and fails every task it held; a new pool takes
+    over and the caller submits those tasks again (:data:`RETRIES` times each).
+    """
+
+    resubmits_lost = True
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.capacity: int | None = workers  # the caller picks the next task by priority
+        self._generation = 0
+        self._born: dict[Any, int] = {}  # future -> generation of the pool that ran it
+        self._pool = self._start()
+
+    def _start(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(max_workers=self.workers,
+                                      mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=init_worker)
+
+    def submit(self, task: Task, overwrite: bool) -> Any:
+        with single_threaded_children():  # the pool starts its processes in submit
+            future = self._pool.submit(run_task, task.target, task.unit, task.camera,
+                                       overwrite)
+        self._born[future] = self._generation
+        return future
+
+    def wait(self, pending: Iterable[Any]) -> set[Any]:
+        done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+        return done
+
+    def result(self, future: Any) -> TaskResult:
+        generation = self._born.pop(future, self._generation)
+        try:
+            return future.result()  # type: ignore[no-any-return]
+        except BrokenProcessPool:
+            if generation == self._generation:  # the first of its failed tasks: restart
+                log.warning("a worker process died; restarting the pool")
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._generation += 1
+                self._pool = self._start()
+            raise WorkerLost() from None
+
+    def describe_error(self, exc: BaseException) -> str:
+        if isinstance(exc, WorkerLost):
+            return (f"lost: the worker process running it died {RETRIES + 1} times (killed, "
+                    "out of memory or crashed); re-run to try again")
+        return unexpected(exc)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskCluster:
+    """Tasks submitted to a Dask scheduler. Dask itself runs a task again on another
+    worker when its worker dies (up to ``distributed.scheduler.allowed-failures`` times),
+    and once more after an unexpected exception (``retries``)."""
+
+    resubmits_lost = False
+    capacity: int | None = None
+
+    def __init__(self, address: str) -> None:
+        from distributed import Client
+
+        try:
+            self.client = Client(address, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise PosekitError(
+                f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
+                "`dask scheduler` and workers with `dask worker ADDRESS` (docs/compute.md), "
+                "or leave out --scheduler to run here"
+            ) from None
+        self._run = uuid.uuid4().hex[:8]  # keys unique to this run on a shared cluster
+        workers = len(self.client.scheduler_info().get("workers", {}))
+        log.info("Dask scheduler %s: %d worker(s); dashboard %s", address, workers,
+                 self.client.dashboard_link)
+        if workers == 0:
+            log.warning("the Dask scheduler at %s has no workers yet; the tasks wait until "
+                        "workers join (`dask worker %s`)", address, address)
+
+    def submit(self, task: Task, overwrite: bool) -> Any:
+        return self.client.submit(
+            run_task, task.target, task.unit, task.camera, overwrite,
+            key=f"posekit-{task.step}-{self._run}-{task.label}", retries=RETRIES,
+            pure=False, priority=task.priority,
+        )
+
+    def wait(self, pending: Iterable[Any]) -> set[Any]:
+        from distributed import wait
+
+        try:
+            return set(wait(list(pending), return_when="FIRST_COMPLETED").done)
+        except (OSError, TimeoutError) as exc:
+            raise PosekitError(f"lost the connection to the Dask scheduler ({exc}); what "
+                               "finished is kept: run the command again to resume") from None
+
+    def result(self, future: Any) -> TaskResult:
+        try:
+            return future.result()  # type: ignore[no-any-return]
+        finally:
+            future.release()
+
+    def describe_error(self, exc: BaseException) -> str:
+        from distributed import KilledWorker
+
+        if isinstance(exc, KilledWorker):
+            return ("lost: every worker that ran it died (killed, out of memory or crashed; "
+                    "see the worker logs); re-run to try again")
+        if isinstance(exc, cf.CancelledError):
+            return "lost: cancelled by the Dask scheduler (restarted or shut down?)"
+        return unexpected(exc)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_executor(n_tasks: int, jobs: int, scheduler: str | None) -> Executor:
+    """A Dask executor when ``scheduler`` is an address, else a local pool of ``jobs``
+    processes (0: one per CPU core), never more than there are tasks."""
+    if scheduler:
+        return DaskCluster(scheduler)
+    workers = max(1, min(n_tasks, jobs or os.cpu_count() or 1))
+    log.info("running %d task(s) on %d local worker process(es)", n_tasks, workers)
+    return LocalPool(workers)

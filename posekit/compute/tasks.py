@@ -1,0 +1,107 @@
+"""What runs in a worker process, local or on a Dask cluster.
+
+Importing this module is cheap (no NumPy). Every task calls the same step function the
+single-step commands call, in the same single-threaded setting on every kind of worker
+(:data:`THREAD_VARIABLES` in its environment from the start, OpenCV told to use one thread),
+so that a run's outputs do not depend on where it ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from posekit.errors import PosekitError
+
+#: One thread per worker for BLAS and OpenMP, as Dask's nanny sets them for its workers.
+#: They must be set when the worker process starts: BLAS reads them once, when NumPy loads.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class _NotATerminal:
+    """A stream that says it is not a terminal, so that tqdm bars in step functions stay
+    hidden in workers (the parent process shows one bar for the whole run)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def init_worker() -> None:
+    """Initializer of the local process pool's workers."""
+    sys.stderr = _NotATerminal(sys.stderr)  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def single_threaded_children() -> Iterator[None]:
+    """Processes started inside this block get :data:`THREAD_VARIABLES` = 1 in their
+    environment (this process's own environment is restored afterwards)."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a task reports back. ``ok`` False: the step raised a domain error (a corrupt
+    video, too few board views), which a retry would not fix."""
+
+    ok: bool
+    message: str = ""
+    seconds: float = 0.0
+    frames: int = 0  # frames processed (detection tasks)
+    found: int = 0  # frames with a person (detection tasks)
+
+
+def load_target(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def run_task(target: str, unit: Any, camera: str | None, overwrite: bool) -> TaskResult:
+    """Run one task. Domain errors come back as a failed result; any other exception is
+    raised, so that Dask retries the task once (a transient error) before reporting it."""
+    import cv2
+
+    cv2.setNumThreads(1)  # one task per core: no oversubscription from OpenCV's threads
+    func = load_target(target)
+    start = time.perf_counter()
+    try:
+        if camera is None:
+            func(unit, overwrite=overwrite)
+            return TaskResult(True, seconds=time.perf_counter() - start)
+        frames, found = func(unit, camera, overwrite=overwrite)
+    except PosekitError as exc:
+        return TaskResult(False, str(exc), time.perf_counter() - start)
+    return TaskResult(True, seconds=time.perf_counter() - start, frames=frames, found=found)
+
+
+def detect_camera(trial: Any, camera: str, overwrite: bool = False) -> tuple[int, int]:
+    """Detect the person in one camera video of a trial and write its 2D file
+    atomically; returns (frames, frames with a person)."""
+    from posekit.pose2d.step import detect_video
+    from posekit.pose2d.table import write_pose2d
+    from posekit.project.steps import pose_2d_path
+
+    pose = detect_video(trial.videos[camera], trial.config.detection, progress=False,
+                        decode_threads=1)
+    write_pose2d(pose, pose_2d_path(trial, camera))
+    return pose.n_frames, int(pose.detected().sum())

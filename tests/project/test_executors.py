@@ -1,0 +1,79 @@
+"""Choosing where run-all runs, and how lost tasks are described (no cluster needed)."""
+
+from __future__ import annotations
+
+from concurrent.futures import CancelledError
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from posekit.cli.main import cli
+from posekit.compute import executors, run
+from posekit.compute.executors import DaskCluster, LocalPool, WorkerLost
+from posekit.project import Project
+
+
+@pytest.fixture
+def chosen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, str | None]]:
+    """Records make_executor's arguments instead of starting workers."""
+    calls: list[tuple[int, int, str | None]] = []
+
+    def fake(n_tasks: int, jobs: int, scheduler: str | None) -> Any:
+        calls.append((n_tasks, jobs, scheduler))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(run, "make_executor", fake)
+    return calls
+
+
+@pytest.mark.parametrize(("config", "option", "expected"), [
+    ("", None, None),
+    ('[compute]\nscheduler = "tcp://head:8786"\njobs = 3\n', None, "tcp://head:8786"),
+    ('[compute]\nscheduler = "tcp://head:8786"\n', "local", None),
+    ("", "tcp://other:8786", "tcp://other:8786"),
+])
+def test_scheduler_comes_from_the_option_else_the_config(
+        anipose_project: Path, chosen: list[tuple[int, int, str | None]], config: str,
+        option: str | None, expected: str | None) -> None:
+    with (anipose_project / "config.toml").open("a") as f:
+        f.write(config)
+    args = ["run-all", "-p", str(anipose_project)]
+    result = CliRunner().invoke(cli, [*args, "--scheduler", option] if option else args)
+    assert result.exit_code == 0, result.output
+    n_tasks, jobs, scheduler = chosen[0]
+    assert n_tasks == 19 and scheduler == expected
+    assert jobs == (3 if "jobs = 3" in config else 0)
+
+
+def test_an_unreachable_scheduler_is_a_clean_error(anipose_project: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
+    result = CliRunner().invoke(cli, ["run-all", "-p", str(anipose_project),
+                                      "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_nothing_to_do_starts_no_workers(anipose_project: Path,
+                                         chosen: list[tuple[int, int, str | None]]) -> None:
+    (anipose_project / "calibration" / "calibration.toml").write_text("")  # up to date
+    project = Project.open(anipose_project)
+    (summary,) = run.run_tasks(project, project.trials(), ("calibrate",))
+    assert [(r.unit, r.status, r.message) for r in summary.results] == [
+        ("calibration", "skipped", "up to date")]
+    assert chosen == []
+
+
+def test_lost_tasks_are_described_clearly() -> None:
+    from distributed import KilledWorker
+
+    dask = DaskCluster.__new__(DaskCluster)  # no scheduler needed to describe errors
+    killed = KilledWorker("posekit-detect-1234-s1/a cam2", None, 3)
+    assert dask.describe_error(killed).startswith("lost: every worker that ran it died")
+    assert "cancelled by the Dask scheduler" in dask.describe_error(CancelledError())
+    assert "unexpected ValueError: x" in dask.describe_error(ValueError("x"))
+    local = LocalPool.__new__(LocalPool)
+    assert "worker process running it died 2 times" in local.describe_error(WorkerLost())
