@@ -155,12 +155,19 @@ class TriangulationConfig(Section):
         default_factory=list, description="pairs of keypoints with a fixed distance (weak)"
     )
     scale_smooth: float = Field(
-        4.0, ge=0, description="weight of the smoothness term (per millimetre of the "
+        2.8, ge=0, description="weight of the smoothness term (per millimetre of the "
         "n-th frame-to-frame difference, as Anipose)"
     )
     smooth_threshold: float = Field(
         0.5, gt=0, description="weighted smoothness residual above which it grows linearly, "
         "not quadratically, so that fast movements are not flattened"
+    )
+    scale_smooth_higher: float = Field(
+        4.0, ge=0, description="weight of a second smoothness term on the next difference "
+        "(n_deriv_smooth + 1: jerk by default); 0 = off"
+    )
+    smooth_threshold_higher: float = Field(
+        0.15, gt=0, description="robust scale of that second smoothness term"
     )
     scale_length: float = Field(2.0, ge=0, description="weight of strong length constraints")
     scale_length_weak: float = Field(1.0, ge=0, description="weight of weak length constraints")

@@ -8,7 +8,10 @@ with Anipose's names and scales so that its settings carry over:
   of scale ``reproj_error_threshold``; views further off than
   ``OUTLIER_FACTOR × reproj_error_threshold`` after the first iterations get no weight;
 * smoothness: ``scale_smooth × Δⁿ X`` (n = ``n_deriv_smooth``, differences between
-  consecutive frames, in millimetres);
+  consecutive frames, in millimetres) under a soft-L1 loss of scale ``smooth_delta``, plus
+  ``scale_smooth_higher × Δⁿ⁺¹ X`` under one of scale ``smooth_delta_higher``: with
+  n = 2, acceleration and jerk. The pair follows both slow postures and quick limb
+  movements better than either term alone;
 * segment lengths: ``scale_length × 100 × (|Xa − Xb| − L) / L`` (percent of the length)
   for strong constraints, ``scale_length_weak`` for weak ones; ``L`` is given or the
   median over the trial, re-estimated once from the optimised points.
@@ -55,11 +58,13 @@ class OptimSettings:
     """Weights of the cost terms (module docstring), in Anipose's units."""
 
     scale_smooth: float = 4.0
+    scale_smooth_higher: float = 0.0
     scale_length: float = 2.0
     scale_length_weak: float = 1.0
     reproj_error_threshold: float = 15.0
     n_deriv_smooth: int = 3
     smooth_delta: float = 0.5
+    smooth_delta_higher: float = 0.15
     mm_per_unit: float = 1.0
     iterations: int = 12
     constraints: Sequence[tuple[int, int]] = ()
@@ -117,6 +122,37 @@ class _Smoothness:
         return out
 
 
+class _SmoothTerms:
+    """The sum of one or more :class:`_Smoothness` terms (of different orders), with the
+    same interface; ``order`` is the highest order (the band's half width)."""
+
+    def __init__(self, terms: Sequence[_Smoothness]) -> None:
+        self.terms = list(terms)
+        self.order = max(t.order for t in self.terms)
+
+    def update(self, x: FloatArray) -> None:
+        for term in self.terms:
+            term.update(x)
+
+    def cost(self, x: FloatArray) -> float:
+        return sum(term.cost(x) for term in self.terms)
+
+    def apply(self, v: FloatArray) -> FloatArray:
+        out = self.terms[0].apply(v)
+        for term in self.terms[1:]:
+            out += term.apply(v)
+        return out
+
+    def band(self, n: int) -> FloatArray:
+        """Diagonals (order + 1, n, k) of the summed Dᵀ W D."""
+        k = self.terms[0].weights.shape[1]
+        out = np.zeros((self.order + 1, n, k))
+        for term in self.terms:
+            part = term.band(n)
+            out[:part.shape[0]] += part
+        return out
+
+
 @dataclass
 class _Problem:
     ext: FloatArray  # (c, 3, 4)
@@ -126,7 +162,7 @@ class _Problem:
     pairs: NDArray[np.int64]  # (p, 2) constrained keypoints
     pair_scale: FloatArray  # (p,) 100 * scale / L ... set per length
     lengths: FloatArray  # (p,)
-    smooth: _Smoothness
+    smooth: _SmoothTerms
     rot_products: tuple[FloatArray, FloatArray]
 
 
@@ -222,7 +258,7 @@ def _cost(prob: _Problem, x: FloatArray, w_view: FloatArray, scale: float) -> fl
     return float(reproj + smooth + np.sum(lres**2))
 
 
-def _banded(blocks: FloatArray, smooth: _Smoothness) -> FloatArray:
+def _banded(blocks: FloatArray, smooth: _SmoothTerms) -> FloatArray:
     """Lower banded storage (u + 1, k * n * 3) of the per-keypoint normal matrices,
     variables ordered (keypoint, frame, xyz)."""
     n, k = blocks.shape[:2]
@@ -354,8 +390,14 @@ def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights
     base[:, :, ~active] = 0.0
     base = np.ascontiguousarray(base.transpose(1, 2, 0))
     xy0 = np.ascontiguousarray(np.nan_to_num(xy).transpose(1, 2, 0, 3))
-    smooth = _Smoothness(n, k, int(settings.n_deriv_smooth),
-                         settings.scale_smooth * settings.mm_per_unit, settings.smooth_delta)
+    order = int(settings.n_deriv_smooth)
+    terms = [_Smoothness(n, k, order, settings.scale_smooth * settings.mm_per_unit,
+                         settings.smooth_delta)]
+    if settings.scale_smooth_higher > 0:
+        terms.append(_Smoothness(n, k, order + 1,
+                                 settings.scale_smooth_higher * settings.mm_per_unit,
+                                 settings.smooth_delta_higher))
+    smooth = _SmoothTerms(terms)
     pairs_l: list[tuple[int, int]] = []
     scales: list[float] = []
     fixed: list[float] = []

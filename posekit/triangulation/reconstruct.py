@@ -208,6 +208,8 @@ def reconstruct(group: CameraGroup, xy: FloatArray, scores: FloatArray,
             scale_smooth=cfg.scale_smooth, scale_length=cfg.scale_length,
             scale_length_weak=cfg.scale_length_weak, reproj_error_threshold=thr,
             n_deriv_smooth=cfg.n_deriv_smooth, smooth_delta=cfg.smooth_threshold,
+            scale_smooth_higher=cfg.scale_smooth_higher,
+            smooth_delta_higher=cfg.smooth_threshold_higher,
             mm_per_unit=mm_per_unit,
             constraints=strong, constraints_weak=weak, lengths=lengths,
             chunk_frames=cfg.optim_chunking_size if cfg.optim_chunking else 0)
