@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from posekit.errors import PosekitError
+from posekit.io.atomic import WRITE_ERRNOS, write_error_message
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,11 +72,16 @@ def setup_logging(verbosity: int) -> None:
 
 @contextlib.contextmanager
 def domain_errors() -> Iterator[None]:
-    """Turn posekit's domain errors into clean click errors (exit status 1)."""
+    """Turn posekit's domain errors, and writes that failed for want of space or
+    permission (naming the file), into clean click errors (exit status 1)."""
     try:
         yield
     except PosekitError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS or not exc.filename:
+            raise
+        raise click.ClickException(write_error_message(exc.filename, exc)) from None
 
 
 def echo_summaries(summaries: Sequence[Any]) -> bool:

@@ -79,7 +79,7 @@ class LocalPool:
     def submit(self, task: Task, overwrite: bool) -> Any:
         with single_threaded_children():  # the pool starts its processes in submit
             future = self._pool.submit(run_task, task.target, task.unit, task.camera,
-                                       overwrite)
+                                       overwrite, task.outputs)
         self._born[future] = self._generation
         return future
 
@@ -138,7 +138,7 @@ class DaskCluster:
 
     def submit(self, task: Task, overwrite: bool) -> Any:
         return self.client.submit(
-            run_task, task.target, task.unit, task.camera, overwrite,
+            run_task, task.target, task.unit, task.camera, overwrite, task.outputs,
             key=f"posekit-{task.step}-{self._run}-{task.label}", retries=RETRIES,
             pure=False, priority=task.priority,
         )

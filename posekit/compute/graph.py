@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from posekit.errors import PosekitError
+from posekit.io.atomic import mark_complete
 from posekit.project.layout import Trial
 from posekit.project.runner import paths_freshness, unit_key, units_for
 from posekit.project.steps import STEPS, CalibrationSet, Unit, pose_2d_path
@@ -156,7 +157,8 @@ def build_graph(trials: Sequence[Trial], steps: Sequence[str], overwrite: bool =
                         continue
                     reason = (split.keep(unit, camera) if split and split.keep and camera
                               else None)
-                    if reason is not None:
+                    if reason is not None:  # a complete file from elsewhere: no marker
+                        mark_complete(outputs)
                         log.info("%s %s: %s", ukey, camera, reason)
                         plan.kept.setdefault(ukey, []).append(f"{label}{reason}")
                         continue

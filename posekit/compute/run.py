@@ -2,15 +2,18 @@
 
 A failed task does not stop the others; the tasks that depend on it are not run and say
 why ("blocked"). One progress bar covers the whole run (tasks done / total, detection
-frames/s). When the run ends, temporary files that killed workers left beside the run's
-outputs are removed, so only complete outputs remain.
+frames/s). Each task's declared outputs are marked incomplete while it runs
+(:func:`posekit.io.atomic.writing_outputs`), so a task whose worker died, or a run that
+was killed, is redone by the next run. When the run ends, temporary files that killed
+workers or an earlier killed run left beside the outputs of the selected units are
+removed, so only complete outputs remain.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,13 +25,13 @@ from tqdm import tqdm
 from posekit.compute.executors import RETRIES, Executor, WorkerLost, make_executor
 from posekit.compute.graph import Graph, Task, build_graph, output_prefix
 from posekit.compute.tasks import TaskResult
+from posekit.errors import PosekitError
+from posekit.io.atomic import PARTIAL
 from posekit.project.layout import Project, Trial
-from posekit.project.runner import StepSummary, UnitResult, unit_key
+from posekit.project.runner import StepSummary, UnitResult, unit_key, unit_partials
+from posekit.project.steps import STEPS
 
 log = logging.getLogger(__name__)
-
-#: ``posekit.io.atomic.atomic_path``'s temporary names: ``.<stem>.<random>.partial<suffix>``
-PARTIAL = re.compile(r"^\.(?P<stem>.+)\.[A-Za-z0-9_]+\.partial(\.[^.]+)?$")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,13 @@ def _finished(task: Task, result: TaskResult) -> Outcome:
     if task.camera is not None:
         log.info("%s: person found in %d of %d frames (%.1f frames/s)", task.label,
                  result.found, result.frames, result.frames / max(result.seconds, 1e-9))
+        if result.found == 0 and isinstance(task.unit, Trial):
+            from posekit.pose2d.step import no_person_warning
+            from posekit.project.steps import pose_2d_path
+
+            log.warning("%s", no_person_warning(task.label, task.unit.videos[task.camera],
+                                                pose_2d_path(task.unit, task.camera),
+                                                result.frames))
     else:
         log.debug("%s: done in %.1f s", task.key, result.seconds)
     return Outcome("done", seconds=result.seconds, frames=result.frames)
@@ -187,6 +197,19 @@ def remove_partials(tasks: Sequence[Task]) -> list[Path]:
     return removed
 
 
+def remove_unit_partials(graph: Graph) -> list[Path]:
+    """Delete the temporary files left beside the outputs of every unit of ``graph``'s
+    available steps, those it ran and those it found up to date (by an earlier run that
+    was killed)."""
+    removed = []
+    for plan in graph.plans:
+        if plan.available:
+            for unit in plan.units:
+                with contextlib.suppress(PosekitError, OSError):
+                    removed += unit_partials(STEPS[plan.step], unit)
+    return removed
+
+
 def summarize(graph: Graph, outcomes: dict[str, Outcome]) -> list[StepSummary]:
     """One summary per step, one result per unit: a unit whose tasks all succeeded is
     "done"; otherwise each failed or blocked task is reported under its own label
@@ -230,11 +253,14 @@ def run_tasks(project: Project, trials: Sequence[Trial], steps: Sequence[str],
         address = None
     graph = build_graph(trials, steps, overwrite)
     outcomes: dict[str, Outcome] = {}
-    if graph.tasks:
-        executor = make_executor(len(graph), cfg.jobs if jobs is None else jobs, address)
-        try:
-            outcomes = execute(graph, executor, overwrite, progress)
-        finally:
-            executor.close()
-            remove_partials(graph.tasks)
+    try:
+        if graph.tasks:
+            executor = make_executor(len(graph), cfg.jobs if jobs is None else jobs, address)
+            try:
+                outcomes = execute(graph, executor, overwrite, progress)
+            finally:
+                executor.close()
+                remove_partials(graph.tasks)
+    finally:
+        remove_unit_partials(graph)
     return summarize(graph, outcomes)

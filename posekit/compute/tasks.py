@@ -13,11 +13,13 @@ import importlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from posekit.errors import PosekitError
+from posekit.io.atomic import WRITE_ERRNOS, write_error_message, writing_outputs
 
 #: One thread per worker for BLAS and OpenMP, as Dask's nanny sets them for its workers.
 #: They must be set when the worker process starts: BLAS reads them once, when NumPy loads.
@@ -76,21 +78,31 @@ def load_target(target: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def run_task(target: str, unit: Any, camera: str | None, overwrite: bool) -> TaskResult:
-    """Run one task. Domain errors come back as a failed result; any other exception is
-    raised, so that Dask retries the task once (a transient error) before reporting it."""
+def run_task(target: str, unit: Any, camera: str | None, overwrite: bool,
+             outputs: Sequence[Path] = ()) -> TaskResult:
+    """Run one task. ``outputs`` (the task's declared outputs) are marked incomplete until
+    it returns (:func:`posekit.io.atomic.writing_outputs`). Domain errors and failed
+    writes (full disk, read-only folder) come back as a failed result; any other exception
+    is raised, so that Dask retries the task once (a transient error) before reporting
+    it."""
     import cv2
 
     cv2.setNumThreads(1)  # one task per core: no oversubscription from OpenCV's threads
     func = load_target(target)
     start = time.perf_counter()
     try:
-        if camera is None:
-            func(unit, overwrite=overwrite)
-            return TaskResult(True, seconds=time.perf_counter() - start)
-        frames, found = func(unit, camera, overwrite=overwrite)
+        with writing_outputs(outputs):
+            if camera is None:
+                func(unit, overwrite=overwrite)
+                return TaskResult(True, seconds=time.perf_counter() - start)
+            frames, found = func(unit, camera, overwrite=overwrite)
     except PosekitError as exc:
         return TaskResult(False, str(exc), time.perf_counter() - start)
+    except OSError as exc:
+        path = exc.filename or (outputs[0] if outputs else None)
+        if exc.errno not in WRITE_ERRNOS or path is None:
+            raise
+        return TaskResult(False, write_error_message(path, exc), time.perf_counter() - start)
     return TaskResult(True, seconds=time.perf_counter() - start, frames=frames, found=found)
 
 
