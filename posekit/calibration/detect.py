@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from posekit.calibration.board import Board
-from posekit.errors import CalibrationError
+from posekit.errors import CalibrationError, PosekitError
 from posekit.io.video import iter_frames, probe_video
 from posekit.project.steps import IMAGE_SUFFIXES, image_files
 
@@ -135,4 +135,15 @@ def detect_all(sources: Mapping[str, Path], board: Board, jobs: int = 0,
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {cam: pool.submit(detect_camera, cam, path, board, i, progress)
                    for i, (cam, path) in enumerate(sources.items())}
-        return {cam: future.result() for cam, future in futures.items()}
+        out, errors = {}, []
+        for cam, future in futures.items():
+            try:
+                out[cam] = future.result()
+            except PosekitError as exc:  # every unreadable recording, not just the first
+                errors.append(f"{cam}: {exc}")
+    if len(errors) == 1:
+        raise CalibrationError(f"cannot read the calibration recording of camera {errors[0]}")
+    if errors:
+        raise CalibrationError(f"cannot read the calibration recordings of {len(errors)} "
+                               "cameras:\n  " + "\n  ".join(errors))
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from posekit.calibration.board import Board
@@ -11,7 +12,10 @@ from posekit.calibration.calibrate import calibrate
 from posekit.calibration.detect import CameraDetections, detect_all, sample_frames
 from posekit.calibration.report import write_report
 from posekit.camera.toml_io import save_calibration
-from posekit.errors import CalibrationError, ProjectError
+from posekit.config.loader import read_toml
+from posekit.errors import CalibrationError, ConfigError, PosekitError, ProjectError
+from posekit.io.video import check_video_file
+from posekit.project.layout import natural_key, video_extensions
 from posekit.project.steps import CalibrationSet
 
 log = logging.getLogger(__name__)
@@ -38,18 +42,59 @@ def check_boards(detections: dict[str, CameraDetections], board: Board, min_corn
                                + "\n  ".join(messages))
 
 
+def unusable_recordings(cs: CalibrationSet, sources: Mapping[str, Path]) -> list[str]:
+    """What is wrong with each entry of the calibration folder that is named like a video
+    but is not a calibration recording: a folder holding no images and no video, a link
+    to a missing file. Such an entry is left out of ``cs.videos()``, so without this its
+    camera would silently drop out of the calibration."""
+    if not cs.folder.is_dir():
+        return []
+    exts = video_extensions(cs.config)
+    used = set(sources.values())
+    problems = []
+    for path in sorted(cs.folder.iterdir(), key=lambda p: natural_key(p.name)):
+        if (path.name.startswith(".") or path.is_file() or path in used
+                or path.suffix.lstrip(".").lower() not in exts
+                or any(path in source.parents for source in used)):
+            continue
+        if path.is_dir():
+            problems.append(f"{path}: a folder named like a video, holding no images and no "
+                            "video; put the camera's calibration video (or its images) "
+                            "there, or remove the folder")
+            continue
+        try:
+            check_video_file(path)
+        except PosekitError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def configured_board(cs: CalibrationSet) -> Board:
+    """The board ``[calibration]`` describes; an impossible one is a :class:`ConfigError`
+    that names the config files setting ``[calibration]``."""
+    try:
+        return Board.from_config(cs.config.calibration)
+    except ConfigError as exc:
+        files = [str(p) for p in cs.config_files if "calibration" in read_toml(p)]
+        raise ConfigError(f"{', '.join(files or map(str, cs.config_files))}: {exc}") from None
+
+
 def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
     """Calibrate the cameras of one calibration folder; returns the calibration.toml path."""
     start = time.perf_counter()
     cfg = cs.config.calibration
     sources = cs.videos()
+    problems = unusable_recordings(cs, sources)
+    if problems:
+        raise ProjectError(f"{cs.folder}: not every calibration recording can be read:\n  "
+                           + "\n  ".join(problems))
     if len(sources) < 2:
         found = ", ".join(f"{k}: {v.name}" for k, v in sources.items()) or "nothing"
         raise ProjectError(
             f"{cs.folder}: found {found}; calibration needs a recording per camera from at "
             f"least two cameras (videos named to match cam_regex "
             f"{cs.config.triangulation.cam_regex!r}, or one sub-folder of images per camera)")
-    board = Board.from_config(cfg)
+    board = configured_board(cs)
     log.info("%s: %d cameras, %s", cs.key, len(sources), board.describe())
     detections = detect_all(sources, board, jobs=cs.config.compute.jobs)
     check_boards(detections, board, cfg.min_board_corners, cfg.min_boards)

@@ -1,7 +1,9 @@
-"""Video writing and basic probing with OpenCV.
+"""Video reading, writing and probing with OpenCV.
 
 Videos are written through :func:`posekit.io.atomic.atomic_path`, so an interrupted render
-never leaves a truncated file under the final name.
+never leaves a truncated file under the final name. A video that cannot be read (missing, a
+link to a missing file, a folder, empty, not a video) or that stops decoding before its end
+is a :class:`~posekit.errors.PosekitError` naming the file and saying what to do.
 """
 
 from __future__ import annotations
@@ -32,15 +34,93 @@ class VideoInfo:
     n_frames: int
 
 
+class VideoDecodeError(PosekitError):
+    """A video stopped decoding before its end (truncated or corrupt)."""
+
+
+def check_video_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`~pathlib.Path` when it is a non-empty file; otherwise a
+    :class:`PosekitError` that says what is there instead (nothing, a link to a missing
+    file, a folder, an empty file) and what to do."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise PosekitError(
+            f"{path}: video file not found: it is a link to {os.readlink(path)}, which does "
+            "not exist (is the drive or share it points to connected?); reconnect it, or "
+            "copy the video here")
+    if not path.exists():
+        raise PosekitError(
+            f"{path}: video file not found (moved, renamed or deleted?); put the video back "
+            "and run the step again")
+    if path.is_dir():
+        raise PosekitError(
+            f"{path}: is a folder, not a video file; move it out of the way and put the "
+            "camera's video file there")
+    if path.stat().st_size == 0:
+        raise PosekitError(
+            f"{path}: the file is empty (0 bytes): the recording or the copy did not "
+            "finish; copy the video from the camera or its backup again")
+    return path
+
+
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"pnot",
+              b"meta", b"styp", b"sidx", b"moof", b"mfra", b"pdin", b"udta"}
+
+
+def _mp4_damage(path: Path) -> str | None:
+    """Why an MP4 / MOV file (ISO base media: a sequence of boxes) cannot be played: it
+    ends inside a box, or it has no ``moov`` box (the index a player needs); None when
+    the file does not look like one or its boxes look whole."""
+    size, offset = path.stat().st_size, 0
+    seen: list[bytes] = []
+    with path.open("rb") as file:
+        while offset + 8 <= size:
+            file.seek(offset)
+            head = file.read(16)
+            length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            if kind not in _MP4_BOXES:
+                return None if not seen else f"it is damaged after byte {offset}"
+            if length == 1 and len(head) == 16:
+                length = int.from_bytes(head[8:16], "big")
+            elif length == 0:
+                length = size - offset
+            if length < 8:
+                return f"it is damaged after byte {offset}"
+            seen.append(kind)
+            if offset + length > size:
+                return (f"it is cut short: the last {offset + length - size} bytes of its "
+                        f"'{kind.decode()}' box are missing")
+            offset += length
+    if seen and b"moov" not in seen:
+        return ("it has no 'moov' index, which a player needs: the recording was not "
+                "stopped cleanly, or the copy was cut short")
+    return None
+
+
+def _open(path: Path, params: list[int] | None = None) -> cv2.VideoCapture:
+    """An opened ``cv2.VideoCapture`` of ``path`` (checked with :func:`check_video_file`);
+    an error that names the file, says why when it can tell, and what to do when OpenCV
+    cannot open it."""
+    check_video_file(path)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, params or [])
+    if not cap.isOpened():
+        cap.release()
+        damage = _mp4_damage(path) if path.suffix.lower() in (".mp4", ".mov", ".m4v") \
+            else None
+        why = damage or (f"{path.stat().st_size} bytes: not a video, corrupt, or a codec "
+                         "this OpenCV lacks")
+        raise PosekitError(
+            f"{path}: OpenCV cannot open this video ({why}); check that it plays in a "
+            "video player, then copy it again from the camera or its backup, or re-export "
+            "it (e.g. as H.264 .mp4)")
+    return cap
+
+
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """Width, height, frame rate and frame count of ``path`` (errors name the file)."""
     path = Path(path)
-    if not path.is_file():
-        raise PosekitError(f"{path}: video file not found")
-    cap = cv2.VideoCapture(str(path))
+    cap = _open(path)
     try:
-        if not cap.isOpened():
-            raise PosekitError(f"{path}: OpenCV cannot open this video (corrupt or unknown codec)")
         return VideoInfo(
             path=path,
             width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
@@ -52,17 +132,34 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         cap.release()
 
 
+def _check_complete(path: Path, decoded: int, expected: int) -> None:
+    """Raise :class:`VideoDecodeError` when decoding stopped before the end the container
+    reports (one frame of slack: containers round their length), or before any frame."""
+    if decoded == 0:
+        raise VideoDecodeError(
+            f"{path}: no frame could be decoded (the file is corrupt or cut short); copy "
+            "it again from the camera or re-export it")
+    if expected > 0 and decoded < expected - 1:
+        raise VideoDecodeError(
+            f"{path}: decoding stopped at frame {decoded} of {expected} (the file is "
+            "truncated or corrupt from there; re-export or re-copy the video)")
+
+
 def iter_frames(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
-    """Decode ``path`` frame by frame as BGR uint8 arrays (H, W, 3)."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise PosekitError(f"{path}: OpenCV cannot open this video (corrupt or unknown codec)")
+    """Decode ``path`` frame by frame as BGR uint8 arrays (H, W, 3). A video that stops
+    decoding before its reported frame count raises :class:`VideoDecodeError` naming the
+    frame, after the frames decoded."""
+    path = Path(path)
+    cap = _open(path)
     try:
+        count = 0
         while True:
             ok, frame = cap.read()
             if not ok:
-                return
+                break
+            count += 1
             yield frame
+        _check_complete(path, count, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
     finally:
         cap.release()
 
@@ -99,10 +196,6 @@ def write_video(
     return Path(path)
 
 
-class VideoDecodeError(PosekitError):
-    """A video stopped decoding before its end (truncated or corrupt)."""
-
-
 @dataclass(frozen=True)
 class TimedFrame:
     index: int
@@ -113,11 +206,9 @@ class TimedFrame:
 def _decode(path: Path, out: queue.Queue[TimedFrame | BaseException | None],
             stop: threading.Event, threads: int = 0) -> None:
     params = [cv2.CAP_PROP_N_THREADS, threads] if threads else []
-    cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, params)
+    cap: cv2.VideoCapture | None = None
     try:
-        if not cap.isOpened():
-            raise PosekitError(f"{path}: OpenCV cannot open this video (corrupt or unknown "
-                               "codec)")
+        cap = _open(path, params)
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # honour rotation metadata (phones)
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         index = 0
@@ -129,16 +220,14 @@ def _decode(path: Path, out: queue.Queue[TimedFrame | BaseException | None],
             time_s = msec / 1000.0 if msec > 0 or index == 0 else index / (fps or 1.0)
             out.put(TimedFrame(index, time_s, frame))
             index += 1
-        expected = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        if not stop.is_set() and expected > 0 and index < expected - 1:
-            raise VideoDecodeError(
-                f"{path}: decoding stopped at frame {index} of {expected} (the file is "
-                "truncated or corrupt from there; re-export or re-copy the video)")
+        if not stop.is_set():
+            _check_complete(path, index, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
         out.put(None)
     except BaseException as exc:
         out.put(exc)
     finally:
-        cap.release()
+        if cap is not None:
+            cap.release()
 
 
 def read_frames(path: str | os.PathLike[str], prefetch: int = 8, threads: int = 0

@@ -3,7 +3,10 @@
 Videos are independent, so they run in worker processes (``--jobs``, default one per CPU
 core) across cameras *and* trials; each worker decodes on a background thread while the
 detector works. A video whose 2D file exists and was not written by posekit (imported from
-another detector) is used as is unless ``--overwrite``.
+another detector) is used as is unless ``--overwrite``. A video in which no person is
+found in any frame still gets its 2D file (every row empty, ``frames_with_person = 0`` in
+its metadata) and a warning naming the trial and camera; a video that cannot be read fails
+its trial with an error naming the camera and the file, and writes no 2D file.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
                  position: int | None = None, progress: bool = True,
                  decode_threads: int = 0) -> Pose2D:
     """Run the configured detector on every frame of ``video``; frames without a person
-    are NaN rows with likelihood 0."""
+    are NaN rows with likelihood 0, and ``metadata["frames_with_person"]`` counts the
+    frames with one (0: nobody was seen)."""
     video = Path(video)
     info = probe_video(video)
     detector = make_detector(cfg)
@@ -54,11 +58,22 @@ def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
     finally:
         detector.close()
     n_kp = len(detector.keypoints)
-    return Pose2D(detector.keypoints,
+    pose = Pose2D(detector.keypoints,
                   np.array(xy).reshape(-1, n_kp, 2), np.array(like).reshape(-1, n_kp),
                   scorer="posekit", frame_times=np.array(times),
                   metadata={"detector": cfg.backend, "skeleton": detector.skeleton,
                             "video": video.name, "fps": info.fps})
+    pose.metadata["frames_with_person"] = int(pose.detected().sum())
+    return pose
+
+
+def no_person_warning(label: str, video: Path, output: Path, n_frames: int) -> str:
+    """The warning for a video in which the detector found no person in any frame
+    (``label``: ``session/trial camera``)."""
+    return (f"{label}: no person found in any of the {n_frames} frames of {video.name}; "
+            f"{output.name} is written with no keypoints (metadata frames_with_person = 0). "
+            "Check that the person is in this camera's view, lit and not too small, or "
+            "lower [detection] min_detection_confidence and run `posekit detect --overwrite`")
 
 
 def _job(video: str, output: str, cfg: dict[str, Any], position: int, progress: bool
@@ -81,11 +96,35 @@ def is_imported(path: Path) -> bool:
         return False
 
 
+def missing_model(trial: Trial) -> str | None:
+    """The error for a trial whose ``[detection] model_path`` names no file, naming the
+    config file that sets it; None when the model is there (or none is configured)."""
+    from posekit.config.loader import read_toml
+
+    model = trial.config.detection.model_path
+    if not model or Path(os.path.expanduser(str(model))).is_file():
+        return None
+    files = [str(f) for f in trial.config_files
+             if "model_path" in read_toml(f).get("detection", {})]
+    where = f" (set in {files[-1]})" if files else ""
+    return (f"[detection] model_path = {str(model)!r}{where}: no such file; give the path "
+            "of a .task pose landmarker file you have (posekit never downloads models), or "
+            "remove model_path to use the model shipped with mediapipe")
+
+
 def run_batch(trials: Sequence[Trial], overwrite: bool = False, jobs: int = 0,
               progress: bool = True) -> Iterator[tuple[Trial, str | None, float]]:
     """Detect every video of ``trials`` in parallel; yields (trial, error or None, seconds)
     per trial as its last video finishes."""
     tasks: list[tuple[Trial, str, Path, Path]] = []
+    checked = []
+    for trial in trials:
+        problem = missing_model(trial)
+        if problem is not None:  # one message for the trial, not one per camera
+            yield trial, problem, 0.0
+            continue
+        checked.append(trial)
+    trials = checked
     for trial in trials:
         for cam, video in trial.videos.items():
             out = pose_2d_path(trial, cam)
@@ -116,6 +155,9 @@ def run_batch(trials: Sequence[Trial], overwrite: bool = False, jobs: int = 0,
                 n_frames, found, seconds = future.result()
                 log.info("%s %s: person found in %d of %d frames (%.1f frames/s)", trial.key,
                          cam, found, n_frames, n_frames / max(seconds, 1e-9))
+                if found == 0:
+                    log.warning("%s", no_person_warning(f"{trial.key} {cam}", trial.videos[cam],
+                                                        pose_2d_path(trial, cam), n_frames))
             except PosekitError as exc:
                 errors[trial.key].append(f"{cam}: {exc}")
             except Exception as exc:  # a bug, or a worker that died: keep the others going

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.toml"
 AUTO_VIDEO_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "webm", "mpg", "mpeg", "m4v")
+
+
+def nfc(text: str) -> str:
+    """``text`` in Unicode normal form C: a name typed on one system and the same name
+    read from a disk written by another (macOS writes decomposed accents) compare equal."""
+    return unicodedata.normalize("NFC", text)
 
 
 def natural_key(text: str) -> list[int | str]:
@@ -86,8 +93,15 @@ class Trial:
 
     @property
     def config_path(self) -> Path:
-        """Per-trial override file (may not exist)."""
-        return self.session.path / f"config.{self.name}.toml"
+        """Per-trial override file (may not exist); its name may be in either Unicode
+        form of the trial name."""
+        path = self.session.path / f"config.{self.name}.toml"
+        if path.is_file() or not self.session.path.is_dir():
+            return path
+        for other in self.session.path.iterdir():
+            if nfc(other.name) == nfc(path.name) and other.is_file():
+                return other
+        return path
 
     @property
     def config_files(self) -> list[Path]:
@@ -137,7 +151,13 @@ class Session:
             cur = cur.parent
 
     def trials(self) -> list[Trial]:
-        """Trials found in the session's raw-videos folder, in natural name order."""
+        """Trials found in the session's raw-videos folder, in natural name order.
+
+        Hidden files (``.name``, such as the ``._name.mp4`` files macOS leaves on
+        external drives) are ignored. Anything else named like a video counts, even a
+        folder or a link to a missing file, so that the step that reads it fails with a
+        message naming it instead of the camera silently dropping out of the trial.
+        Trial and camera names are compared in Unicode normal form C."""
         folder = self.videos_dir
         if not folder.is_dir():
             return []
@@ -145,15 +165,20 @@ class Session:
         regex = self.config.triangulation.cam_regex
         grouped: dict[str, dict[str, Path]] = {}
         for path in sorted(folder.iterdir(), key=lambda p: natural_key(p.name)):
-            if not path.is_file() or path.suffix.lstrip(".").lower() not in exts:
+            if path.name.startswith(".") or path.suffix.lstrip(".").lower() not in exts:
                 continue
-            split = split_camera(path.stem, regex)
+            split = split_camera(nfc(path.stem), regex)
             if split is None:
                 log.warning(
                     "%s: no camera name found by cam_regex %r; file ignored", path, regex
                 )
                 continue
             trial, cam = split
+            if not path.is_file():
+                what = ("a folder" if path.is_dir() else f"a link to {os.readlink(path)}, "
+                        "which does not exist" if path.is_symlink() else "not a file")
+                log.warning("%s: named like a video of camera %s but is %s; the steps that "
+                            "read it will fail until it is a video file", path, cam, what)
             if cam in grouped.setdefault(trial, {}):
                 raise ProjectError(
                     f"{folder}: trial {trial!r} has two videos for camera {cam!r}: "
@@ -232,14 +257,22 @@ class Project:
         return [s for s in found if s.videos_dir.is_dir()]
 
     def trials(self, session: str | None = None, trial: str | None = None) -> list[Trial]:
-        """Every trial, optionally filtered by shell-style patterns on session and trial."""
-        from fnmatch import fnmatchcase
-
+        """Every trial, optionally filtered by shell-style patterns on session and trial
+        (a name that is matched exactly counts too, so ``day [1]`` selects the session
+        ``day [1]``; names compare in Unicode normal form C)."""
         out = []
         for sess in self.sessions():
-            if session is not None and not fnmatchcase(sess.key, session):
+            if session is not None and not _matches(sess.key, session):
                 continue
             for tr in sess.trials():
-                if trial is None or fnmatchcase(tr.name, trial):
+                if trial is None or _matches(tr.name, trial):
                     out.append(tr)
         return out
+
+
+def _matches(name: str, pattern: str) -> bool:
+    """Whether ``name`` is ``pattern`` or matches it as a shell-style pattern."""
+    from fnmatch import fnmatchcase
+
+    name, pattern = nfc(name), nfc(pattern)
+    return name == pattern or fnmatchcase(name, pattern)

@@ -1,0 +1,281 @@
+"""Bad videos through ``posekit detect``, ``posekit run-all`` and ``posekit calibrate``:
+every failure names the trial (or calibration folder), the camera and the file, says what
+to do, and leaves no output and no temporary file for the failed camera; the other cameras
+are done. A video of an empty scene is not an error: detect warns and writes a 2D file
+marked as holding nobody."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from videos_util import (
+    EXAMPLE_BOARD,
+    SPOILERS,
+    board_frames,
+    config_text,
+    copy_tree,
+    empty_scene_frames,
+    garbage,
+    invoke,
+    partial_files,
+    run_posekit,
+    write_frames,
+    write_person_videos,
+    write_placeholders,
+)
+
+from posekit.pose2d.table import read_pose2d
+from posekit.project.layout import Project
+from posekit.project.pipeline import run_all
+from posekit.project.runner import run_step
+
+#: what the message says for each kind of bad video, besides the file's path
+DETECT_SAYS = {
+    "garbage": ("OpenCV cannot open this video (20000 bytes: not a video",
+                "check that it plays in a video player, then copy it again"),
+    "empty": ("the file is empty (0 bytes)", "copy the video from the camera"),
+    "cut-short": ("OpenCV cannot open this video (it is cut short: the last",
+                  "'mdat' box are missing", "copy it again from the camera"),
+    "overwritten-middle": ("decoding stopped at frame", "of 8 (the file is truncated or "
+                           "corrupt from there; re-export or re-copy the video)"),
+    "frame-data-lost": ("decoding stopped at frame", "of 8 (the file is truncated or "
+                        "corrupt from there; re-export or re-copy the video)"),
+    "folder": ("is a folder, not a video file", "put the camera's video file there"),
+    "dangling-link": ("video file not found: it is a link to /nonexistent-drive/",
+                      "which does not exist (is the drive or share it points to connected?)"),
+}
+CALIBRATE_SAYS = {**DETECT_SAYS,
+                  "folder": ("a folder named like a video, holding no images and no video",
+                             "put the camera's calibration video (or its images) there")}
+N_FRAMES = 8
+
+
+def _video(root: Path, trial: str, cam: str = "cam1") -> Path:
+    return root / "s1" / "videos-raw" / f"{trial}-{cam}.mp4"
+
+
+@pytest.fixture(scope="module")
+def bad_videos_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One session, one trial per kind of bad video: cam1's video spoiled, cam2's good;
+    and a trial whose config points to a model file that does not exist."""
+    root = tmp_path_factory.mktemp("bad-videos") / "study"
+    root.mkdir()
+    (root / "config.toml").write_text(config_text(), encoding="utf-8")
+    raw = root / "s1" / "videos-raw"
+    for case, spoil in SPOILERS.items():
+        write_person_videos(raw, case, n_frames=N_FRAMES)
+        spoil(_video(root, case))
+    write_person_videos(raw, "missing-model", n_frames=N_FRAMES)
+    (root / "s1" / "config.missing-model.toml").write_text(
+        '[detection]\nmodel_path = "/nonexistent/pose_landmarker_heavy.task"\n',
+        encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def detected(bad_videos_project: Path, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Path, str]:
+    """``posekit detect`` over a copy of the project: (project, output)."""
+    root = copy_tree(bad_videos_project, tmp_path_factory.mktemp("detect") / "study")
+    result = invoke("detect", "-p", root, "--jobs", "2")
+    assert result.exit_code == 1, result.output
+    return root, result.output
+
+
+@pytest.fixture(scope="module")
+def ran_all(bad_videos_project: Path, tmp_path_factory: pytest.TempPathFactory
+            ) -> tuple[Path, str]:
+    """``posekit run-all`` (the task graph) over a copy of the project."""
+    root = copy_tree(bad_videos_project, tmp_path_factory.mktemp("run-all") / "study")
+    result = invoke("run-all", "-p", root, "--jobs", "2")
+    assert result.exit_code == 1, result.output
+    return root, result.output
+
+
+def _check_outputs(root: Path, trial: str, failed: tuple[str, ...] = ("cam1",)) -> None:
+    """No 2D file and no temporary file for the failed cameras; the others' 2D files."""
+    out = root / "s1" / "pose-2d"
+    assert partial_files(out) == []
+    for cam in ("cam1", "cam2"):
+        assert (out / f"{trial}-{cam}.h5").is_file() == (cam not in failed), (trial, cam)
+
+
+@pytest.mark.parametrize("case", list(SPOILERS))
+def test_detect_names_trial_camera_video_and_fix(detected: tuple[Path, str], case: str
+                                                 ) -> None:
+    root, output = detected
+    line = next((text for text in output.splitlines() if f"FAILED s1/{case}:" in text), "")
+    assert line.startswith(f"  FAILED s1/{case}: cam1: {_video(root, case)}: "), output
+    for words in DETECT_SAYS[case]:
+        assert words in line, (case, line)
+    assert "cam2" not in line
+    _check_outputs(root, case)
+
+
+@pytest.mark.parametrize("case", list(SPOILERS))
+def test_run_all_names_trial_camera_video_and_fix(ran_all: tuple[Path, str], case: str
+                                                  ) -> None:
+    root, output = ran_all
+    assert f"  FAILED s1/{case} cam1: {_video(root, case)}: " in output, output
+    for words in DETECT_SAYS[case]:
+        assert words in output, (case, output)
+    assert f"s1/{case}: not run: detect s1/{case} cam1 failed" in output
+    _check_outputs(root, case)
+
+
+def test_config_pointing_to_a_missing_model_file(detected: tuple[Path, str],
+                                                 ran_all: tuple[Path, str]) -> None:
+    root, output = detected
+    override = root / "s1" / "config.missing-model.toml"
+    assert ("  FAILED s1/missing-model: [detection] model_path = "
+            f"'/nonexistent/pose_landmarker_heavy.task' (set in {override}): no such file; "
+            "give the path of a .task pose landmarker file you have (posekit never downloads "
+            "models), or remove model_path to use the model shipped with mediapipe\n"
+            ) in output, output
+    _check_outputs(root, "missing-model", failed=("cam1", "cam2"))
+    root, output = ran_all  # one task per camera: each names the key and the missing file
+    for cam in ("cam1", "cam2"):
+        assert (f"  FAILED s1/missing-model {cam}: [detection] model_path = "
+                "'/nonexistent/pose_landmarker_heavy.task': no such file") in output, output
+    _check_outputs(root, "missing-model", failed=("cam1", "cam2"))
+
+
+def test_video_deleted_after_discovery(tmp_path: Path) -> None:
+    """A video removed between the scan of the project and its detection (another
+    program, a drive unplugged): that camera fails, naming the file; the other is done."""
+    root = tmp_path / "study"
+    root.mkdir()
+    (root / "config.toml").write_text(config_text(), encoding="utf-8")
+    videos = write_person_videos(root / "s1" / "videos-raw", "walk", n_frames=4)
+    project = Project.open(root)
+    trials = project.trials()
+    videos["cam1"].unlink()
+    summary = run_step("detect", project, trials, progress=False, jobs=1)
+    (result,) = summary.results
+    assert result.status == "failed"
+    assert result.message == (f"cam1: {videos['cam1']}: video file not found (moved, "
+                              "renamed or deleted?); put the video back and run the step "
+                              "again")
+    _check_outputs(root, "walk")
+    (detect,) = run_all(project, trials, overwrite=True, progress=False, steps=("detect",),
+                        jobs=1)
+    (result,) = detect.failed
+    assert result.unit == "s1/walk cam1"
+    assert result.message.startswith(f"{videos['cam1']}: video file not found (moved")
+    _check_outputs(root, "walk")
+
+
+def test_discovery_warns_about_a_folder_or_link_named_like_a_video(
+        bad_videos_project: Path) -> None:
+    """The camera stays in the trial (so that detect fails on it, loudly) and ``status``
+    warns about it up front."""
+    run = run_posekit("status", "-p", bad_videos_project)
+    assert run.returncode == 0, run.stderr
+    folder, link = _video(bad_videos_project, "folder"), _video(bad_videos_project,
+                                                                "dangling-link")
+    assert (f"WARNING: {folder}: named like a video of camera cam1 but is a folder; the "
+            "steps that read it will fail until it is a video file") in run.stderr
+    assert (f"WARNING: {link}: named like a video of camera cam1 but is a link to "
+            "/nonexistent-drive/videos/take.mp4, which does not exist") in run.stderr
+    rows = {line.split()[1]: line.split()[2] for line in run.stdout.splitlines()
+            if line.startswith("s1 ")}
+    assert rows["folder"] == rows["dangling-link"] == "cam1,cam2"
+
+
+def test_hidden_macos_resource_files_are_not_videos(tmp_path: Path) -> None:
+    """macOS leaves ``._<name>`` files beside each video it copies to a FAT/exFAT drive;
+    they are not videos and must not become a trial."""
+    root = tmp_path / "study"
+    raw = root / "s1" / "videos-raw"
+    raw.mkdir(parents=True)
+    (root / "config.toml").write_text(config_text(), encoding="utf-8")
+    write_placeholders(raw, "walk")
+    for cam in ("cam1", "cam2"):
+        garbage(raw / f"._walk-{cam}.mp4", n_bytes=4096)
+    assert [t.name for t in Project.open(root).trials()] == ["walk"]
+
+
+@pytest.fixture(scope="module")
+def empty_scene_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trial "empty room": cam1 filmed the room with nobody in it; cam2 saw the person."""
+    root = tmp_path_factory.mktemp("empty-scene") / "study"
+    raw = root / "s1" / "videos-raw"
+    raw.mkdir(parents=True)
+    (root / "config.toml").write_text(config_text(), encoding="utf-8")
+    write_person_videos(raw, "empty room", cameras=("cam2",), n_frames=N_FRAMES)
+    write_frames(raw / "empty room-cam1.mp4", empty_scene_frames(N_FRAMES))
+    return root
+
+
+def _check_empty_scene_output(root: Path) -> None:
+    out = root / "s1" / "pose-2d"
+    nobody = read_pose2d(out / "empty room-cam1.h5")
+    assert nobody.n_frames == N_FRAMES and not nobody.detected().any()
+    assert nobody.metadata["frames_with_person"] == 0
+    assert read_pose2d(out / "empty room-cam2.h5").metadata["frames_with_person"] > 0
+    assert partial_files(out) == []
+
+
+def test_detect_warns_about_an_empty_scene(empty_scene_project: Path, tmp_path: Path
+                                           ) -> None:
+    root = copy_tree(empty_scene_project, tmp_path / "study")
+    run = run_posekit("detect", "-p", root, "--jobs", "1")
+    assert run.returncode == 0, run.stderr
+    assert "detect: 1 done, 0 skipped, 0 failed" in run.stdout
+    assert (f"WARNING: s1/empty room cam1: no person found in any of the {N_FRAMES} frames "
+            "of empty room-cam1.mp4; empty room-cam1.h5 is written with no keypoints "
+            "(metadata frames_with_person = 0). Check that the person is in this camera's "
+            "view") in run.stderr, run.stderr
+    assert "cam2: no person" not in run.stderr
+    _check_empty_scene_output(root)
+
+
+def test_run_all_warns_about_an_empty_scene(empty_scene_project: Path, tmp_path: Path
+                                            ) -> None:
+    root = copy_tree(empty_scene_project, tmp_path / "study")
+    run = run_posekit("run-all", "-p", root, "--jobs", "1", "--scheduler", "local")
+    _check_empty_scene_output(root)
+    assert (f"WARNING: s1/empty room cam1: no person found in any of the {N_FRAMES} "
+            "frames of empty room-cam1.mp4") in run.stderr, run.stderr
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``posekit calibrate`` over a project with one calibration folder per kind of bad
+    video (nesting = 2: ``<case>/calibration``, ``<case>/s1``): cam1's calibration video
+    spoiled, cam2's a good video of the board."""
+    root = tmp_path_factory.mktemp("bad-calibration") / "study"
+    root.mkdir()
+    (root / "config.toml").write_text(config_text(nesting=2), encoding="utf-8")
+    frames = board_frames(EXAMPLE_BOARD)
+    for case, spoil in SPOILERS.items():
+        for cam in ("cam1", "cam2"):
+            write_frames(root / case / "calibration" / f"calib-{cam}.mp4", frames)
+        spoil(root / case / "calibration" / "calib-cam1.mp4")
+        write_placeholders(root / case / "s1" / "videos-raw", "t")
+    result = invoke("calibrate", "-p", root)
+    assert result.exit_code == 1, result.output
+    return root, result.output
+
+
+@pytest.mark.parametrize("case", list(SPOILERS))
+def test_calibrate_names_camera_video_and_fix(calibrated: tuple[Path, str], case: str
+                                              ) -> None:
+    root, output = calibrated
+    folder = root / case / "calibration"
+    video = folder / "calib-cam1.mp4"
+    at = output.index(f"FAILED {case}/calibration: ")
+    text = output[at:].split("\n  FAILED", 1)[0]
+    if case in ("folder", "dangling-link"):  # not a recording: left out of the camera list
+        assert text.startswith(f"FAILED {case}/calibration: {folder}: not every calibration "
+                               f"recording can be read:\n  {video}: "), text
+    else:
+        assert text.startswith(f"FAILED {case}/calibration: cannot read the calibration "
+                               f"recording of camera cam1: {video}: "), text
+    for words in CALIBRATE_SAYS[case]:
+        assert words in text, (case, text)
+    assert "cam2" not in text
+    visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    assert visible == ["calib-cam1.mp4", "calib-cam2.mp4"]  # no calibration, no report
+    assert partial_files(folder) == []
