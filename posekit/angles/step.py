@@ -26,7 +26,14 @@ from posekit.config.schema import Config
 from posekit.errors import ConfigError, PosekitError
 from posekit.io.atomic import atomic_path, write_figure_atomic, write_text_atomic
 from posekit.project.layout import Trial
-from posekit.project.steps import angles_path, pose_2d_path, pose_3d_path, pose_3d_quality_path
+from posekit.project.steps import (
+    all_or_nothing,
+    angles_path,
+    no_person_error,
+    pose_2d_path,
+    pose_3d_path,
+    pose_3d_quality_path,
+)
 from posekit.triangulation.export import read_anipose_csv
 
 log = logging.getLogger(__name__)
@@ -141,16 +148,59 @@ def plot_angles(path: Path, table: pd.DataFrame, title: str) -> None:
     write_figure_atomic(fig, path, dpi=90)
 
 
+def _missing_3d(trial: Trial, src: Path) -> PosekitError:
+    """The error for a trial without 3D: says when that is because no camera saw the
+    person."""
+    from posekit.pose2d.table import read_pose2d
+
+    cams = trial.cameras
+    paths = [pose_2d_path(trial, cam) for cam in cams]
+    if paths and all(p.is_file() for p in paths):
+        try:
+            empty = not any(read_pose2d(p).detected().any() for p in paths)
+        except PosekitError:
+            empty = False
+        if empty:
+            return PosekitError(f"{src} is missing because {no_person_error(trial, cams)}")
+    return PosekitError(f"{src} is missing; run `posekit triangulate` first")
+
+
+def _empty_columns(trial: Trial, src: Path, columns: Mapping[str, FloatArray]) -> list[str]:
+    """Angle columns without a single value; an error when every column is empty."""
+    empty = [c for c, v in columns.items() if not np.isfinite(v).any()]
+    if columns and len(empty) == len(columns):
+        raise PosekitError(
+            f"{trial.key}: no angle could be computed: the keypoints the angles need are "
+            f"empty in every frame of {src}; look at the triangulation's quality file "
+            f"({pose_3d_quality_path(trial).name}) and its warnings, then run `posekit "
+            "triangulate --overwrite` once the 2D or calibration is fixed")
+    if empty:
+        log.warning("%s: angles %s are empty in every frame (their keypoints were never "
+                    "reconstructed in %s); see valid_share in the angles' .json file",
+                    trial.key, ", ".join(empty), src.name)
+    return empty
+
+
 def run(trial: Trial, overwrite: bool = False) -> Path:
-    """Compute one trial's angles (module docstring)."""
+    """Compute one trial's angles (module docstring).
+
+    Errors, with nothing written: no 3D file (saying so when no camera saw the person),
+    a 3D file without a single point, no angle with a value. Angle columns that are
+    empty in every frame are logged as a warning and listed in the ``.json`` file."""
     del overwrite  # the runner decides what to redo
     cfg = trial.config
     source = config_sources(trial)
     src = pose_3d_path(trial)
     if not src.is_file():
-        raise PosekitError(f"{src} is missing; run `posekit triangulate` first")
+        raise _missing_3d(trial, src)
     data = read_anipose_csv(src)
-    definitions, skipped = angles_for(cfg, data.keypoints, source)
+    if not np.isfinite(data.points).all(axis=-1).any():
+        raise PosekitError(
+            f"{src}: no 3D point in any frame (every x, y, z is empty), so there are no "
+            "angles to compute; rerun `posekit triangulate --overwrite` and read its "
+            "messages (a trial where no camera saw the person has no 3D)")
+    definitions, skipped = angles_for(cfg, data.keypoints, source,
+                                      config_files=trial.config_files)
     if skipped:
         log.warning("%s: default angles %s skipped: the 3D data has no %s; define [angles] "
                     "for your keypoints in config.toml", trial.key,
@@ -163,6 +213,7 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
                            f"define [angles] in {source}")
     fps, fps_source = trial_fps(trial)
     columns = compute_angles(data.points, data.keypoints, definitions)
+    empty = _empty_columns(trial, src, columns)
     columns = filter_angles(cfg, columns, definitions, fps, source)
     table = angle_table(columns, data.fnum, fps)
     out = angles_path(trial)
@@ -175,10 +226,15 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
         "filter": cfg.angles_filter.model_dump() if cfg.angles_filter.enabled else None,
         "valid_share": {c: round(float(np.isfinite(v).mean()), 4) if len(v) else 0.0
                         for c, v in columns.items()},
+        "empty_angles": empty,
     }
-    write_text_atomic(out.with_name(f"{trial.name}.angles.json"), json.dumps(record, indent=1))
-    plot_angles(out.with_suffix(".png"), table, trial.key)
-    # the CSV is the declared output: written last, so a complete CSV means all is written
-    with atomic_path(out) as tmp:
-        table.to_csv(tmp, index=False, lineterminator="\n")
+    with all_or_nothing() as written:
+        written.append(write_text_atomic(out.with_name(f"{trial.name}.angles.json"),
+                                         json.dumps(record, indent=1)))
+        written.append(out.with_suffix(".png"))
+        plot_angles(out.with_suffix(".png"), table, trial.key)
+        # the CSV is the declared output: written last, so a complete CSV means all is
+        # written
+        with atomic_path(out) as tmp:
+            table.to_csv(tmp, index=False, lineterminator="\n")
     return out

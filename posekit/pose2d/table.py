@@ -79,7 +79,7 @@ class Pose2D:
         cols = pd.MultiIndex.from_product([[self.scorer], list(self.keypoints), list(COORDS)],
                                           names=["scorer", "bodyparts", "coords"])
         data = np.concatenate([self.xy, self.likelihood[..., None]], axis=-1)
-        return pd.DataFrame(data.reshape(self.n_frames, -1), columns=cols,
+        return pd.DataFrame(data.reshape(self.n_frames, 3 * len(self.keypoints)), columns=cols,
                             index=pd.RangeIndex(self.n_frames))
 
     @classmethod
@@ -104,18 +104,24 @@ class Pose2D:
 
 
 def write_pose2d(pose: Pose2D, path: str | os.PathLike[str]) -> Path:
-    """Write ``.h5`` or ``.csv`` (DeepLabCut layout) atomically."""
+    """Write ``.h5`` or ``.csv`` (DeepLabCut layout) atomically; a pose of no frame is an
+    error (DeepLabCut's HDF5 layout cannot hold an empty table)."""
     path = Path(path)
-    df = pose.to_dataframe()
     suffix = path.suffix.lower()
     if suffix not in (".h5", ".csv"):
         raise PosekitError(f"{path}: 2D keypoints are written as .h5 or .csv")
+    if pose.n_frames == 0:
+        video = pose.metadata.get("video") or "the video"
+        raise PosekitError(f"{path}: no frame to write: {video} decoded to no frame; check "
+                           "that it plays, and re-export or re-copy it")
+    df = pose.to_dataframe()
     with atomic_path(path) as tmp:
         if suffix == ".csv":
             df.to_csv(tmp)
         else:
-            df.to_hdf(tmp, key=H5_KEY, format="table", mode="w")
-            with pd.HDFStore(tmp, mode="a") as store:
+            # no object times and no table index: the same pose gives the same bytes
+            with pd.HDFStore(tmp, mode="w") as store:
+                store.put(H5_KEY, df, format="table", track_times=False, index=False)
                 attrs = store.get_storer(H5_KEY).attrs
                 if pose.frame_times is not None:
                     attrs.frame_times = pose.frame_times
@@ -123,11 +129,20 @@ def write_pose2d(pose: Pose2D, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of an exception, for error messages."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if len(lines) > 1 and "back trace" in lines[0]:  # HDF5: the cause is the last line
+        lines = lines[-1:]
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
 def read_pose2d(path: str | os.PathLike[str]) -> Pose2D:
     """Read a DeepLabCut ``.h5`` or ``.csv`` file (posekit's own or DeepLabCut's)."""
     path = Path(path)
     if not path.is_file():
-        raise PosekitError(f"{path}: 2D keypoint file not found")
+        raise PosekitError(f"{path}: 2D keypoint file not found; run `posekit detect` (or "
+                           "`posekit import-2d`) first")
     suffix = path.suffix.lower()
     times, meta = None, {}
     try:
@@ -145,9 +160,18 @@ def read_pose2d(path: str | os.PathLike[str]) -> Pose2D:
                 meta = dict(getattr(attrs, "posekit_metadata", {}) or {})
         else:
             raise PosekitError(f"{path}: 2D keypoints are read from .h5 or .csv files")
-    except (OSError, ValueError) as exc:
-        raise PosekitError(f"{path}: cannot read this 2D keypoint file ({exc})") from None
-    pose = Pose2D.from_dataframe(df, str(path))
+    except PosekitError:
+        raise
+    except Exception as exc:  # HDF5 and parser errors of damaged files have many types
+        raise PosekitError(
+            f"{path}: cannot read this 2D keypoint file ({_first_line(exc)}); it is damaged "
+            "or not a DeepLabCut table: run `posekit detect --overwrite` for its video (or "
+            "import it again)") from None
+    try:
+        pose = Pose2D.from_dataframe(df, str(path))
+    except ValueError as exc:  # e.g. coordinates that are not numbers
+        raise PosekitError(f"{path}: not a valid DeepLabCut table ({exc}); run `posekit "
+                           "detect --overwrite` for its video (or import it again)") from None
     pose.frame_times = None if times is None else np.asarray(times, np.float64)
     pose.metadata = meta
     return pose

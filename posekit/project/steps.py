@@ -8,8 +8,10 @@ reports it as not yet available instead of pretending to run it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +20,8 @@ from typing import Any, Literal
 from posekit.config import Config, load_config
 from posekit.errors import ProjectError
 from posekit.project.layout import Project, Trial, natural_key, split_camera, video_extensions
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,13 @@ class CalibrationSet:
 
         if self.folder.is_dir():
             for path in sorted(self.folder.iterdir(), key=lambda p: natural_key(p.name)):
+                if path.name.startswith("."):
+                    continue  # hidden files (e.g. macOS ._name companions)
                 if path.is_file() and path.suffix.lstrip(".").lower() in exts:
                     split = split_camera(path.stem, regex)
                     if split is not None:
                         add(split[1], path)
-                elif path.is_dir() and not path.name.startswith("."):
+                elif path.is_dir():
                     source = _camera_folder_source(path, exts)
                     if source is not None:
                         split = split_camera(path.name, regex)
@@ -119,16 +125,136 @@ def calibration_set(trial: Trial) -> CalibrationSet | None:
 Unit = Any  # CalibrationSet | Trial
 
 
-def trial_fps(trial: Trial, poses: Mapping[str, Any]) -> float:
-    """A trial's frame rate: from its 2D files' metadata (``poses``: camera → Pose2D),
-    else the first video's, else 30."""
+#: Frame rates of one trial's cameras that differ by more than this (relative) are an
+#: error; smaller differences (29.97 against 30 fps) a warning.
+FPS_TOLERANCE = 0.01
+
+
+def _video_fps(trial: Trial, camera: str) -> float | None:
+    """The frame rate of a camera's video, or None when the video cannot be read."""
+    from posekit.errors import PosekitError
     from posekit.io.video import probe_video
 
-    for pose in poses.values():
+    try:
+        fps = probe_video(trial.videos[camera]).fps
+    except PosekitError:
+        return None
+    return float(fps) if fps and fps > 0 else None
+
+
+def trial_fps(trial: Trial, poses: Mapping[str, Any]) -> float:
+    """A trial's frame rate (frames per second): the one of its cameras, from the 2D
+    files' metadata (``poses``: camera → Pose2D) or else from each camera's video, or 30
+    when neither says.
+
+    Cameras recorded at different frame rates cannot be matched frame by frame: rates
+    that differ by more than :data:`FPS_TOLERANCE` are a :class:`ProjectError` that names
+    the cameras and their rates; smaller differences are logged as a warning (the
+    first camera's rate is used)."""
+    rates: dict[str, tuple[float, str]] = {}
+    for cam, pose in poses.items():
         fps = pose.metadata.get("fps")
-        if fps:
-            return float(fps)
-    return probe_video(next(iter(trial.videos.values()))).fps or 30.0
+        if fps and float(fps) > 0:
+            rates[cam] = (float(fps), "2D file")
+        else:
+            video_fps = _video_fps(trial, cam)
+            if video_fps is not None:
+                rates[cam] = (video_fps, "video")
+    if not rates:
+        log.warning("%s: no frame rate in the 2D files' metadata or the videos; assuming "
+                    "30 fps", trial.key)
+        return 30.0
+    values = [fps for fps, _ in rates.values()]
+    low, high = min(values), max(values)
+    if high > low * (1 + 1e-6):
+        listing = ", ".join(f"{cam} {fps:g} fps ({source})"
+                            for cam, (fps, source) in rates.items())
+        if high > low * (1 + FPS_TOLERANCE):
+            raise ProjectError(
+                f"trial {trial.key}: its cameras recorded at different frame rates ({listing})"
+                "; posekit matches cameras frame by frame, so every camera of a trial needs "
+                "the same rate: record at one rate, or convert the videos to one rate (e.g. "
+                "`ffmpeg -i in.mp4 -filter:v fps=30 out.mp4`) and run `posekit detect "
+                "--overwrite`")
+        drift = (high - low) * 60.0
+        log.warning("%s: its cameras' frame rates differ slightly (%s): about %.1f frames of "
+                    "drift per minute; %g fps is used", trial.key, listing, drift, values[0])
+    return values[0]
+
+
+def person_cameras(poses: Mapping[str, Any]) -> list[str]:
+    """The cameras whose 2D keypoints (``poses``: camera → Pose2D) have a person in at
+    least one frame."""
+    return [cam for cam, pose in poses.items() if bool(pose.detected().any())]
+
+
+def no_person_error(trial: Trial, cameras: Sequence[str]) -> ProjectError:
+    """The error for a trial in which no camera's 2D keypoints hold a person."""
+    files = ", ".join(pose_2d_path(trial, cam).name for cam in cameras)
+    return ProjectError(
+        f"no person detected in trial {trial.key} (cameras {', '.join(cameras)}): every "
+        f"frame of their 2D files ({files} in {pose_2d_path(trial, cameras[0]).parent}) is "
+        "empty; check that the videos show the whole person, then lower [detection] "
+        "min_detection_confidence and run `posekit detect --overwrite`, or move this "
+        "trial's videos out of the raw-videos folder")
+
+
+def read_trial_2d(trial: Trial) -> dict[str, Any]:
+    """Every camera's 2D keypoints of a trial (camera → Pose2D, in camera order).
+
+    Errors (:class:`ProjectError`) name the trial, the camera and the file, and say what
+    to do: a trial with fewer than two cameras, a missing 2D file, cameras whose 2D files
+    have different keypoints."""
+    from posekit.pose2d.table import read_pose2d
+
+    cams = trial.cameras
+    if len(cams) < 2:
+        videos = ", ".join(p.name for p in trial.videos.values())
+        raise ProjectError(
+            f"trial {trial.key} has a video of one camera only ({videos}, camera "
+            f"{cams[0]!r}): synchronisation and triangulation need two or more cameras; add "
+            "the other cameras' videos to the raw-videos folder, or check [triangulation] "
+            "cam_regex (it decides which part of a file name is the camera)")
+    missing = [pose_2d_path(trial, cam) for cam in cams
+               if not pose_2d_path(trial, cam).is_file()]
+    if missing:
+        raise ProjectError(
+            f"trial {trial.key}: " + "; ".join(f"{path} is missing" for path in missing)
+            + "; run `posekit detect` (or `posekit import-2d`) first")
+    poses = {cam: read_pose2d(pose_2d_path(trial, cam)) for cam in cams}
+    first = poses[cams[0]].keypoints
+    for cam, pose in poses.items():
+        if pose.keypoints != first:
+            raise ProjectError(
+                f"trial {trial.key}: camera {cam}'s 2D file ({pose_2d_path(trial, cam)}) has "
+                f"keypoints {list(pose.keypoints)[:5]}... but {cams[0]}'s has "
+                f"{list(first)[:5]}...; all cameras need the same detector / skeleton: "
+                "redo the 2D of the odd camera")
+    return poses
+
+
+def frame_counts(poses: Mapping[str, Any]) -> str | None:
+    """``"cam1 120, cam2 100 frames"`` when the cameras' 2D files have different numbers
+    of frames, else None."""
+    counts = {cam: int(pose.n_frames) for cam, pose in poses.items()}
+    if len(set(counts.values())) <= 1:
+        return None
+    return ", ".join(f"{cam} {n}" for cam, n in counts.items()) + " frames"
+
+
+@contextlib.contextmanager
+def all_or_nothing() -> Iterator[list[Path]]:
+    """Collect the paths a step writes for one unit (append each to the yielded list as
+    it is written); if the block fails, delete them, so that a failed unit leaves no
+    output of this run behind."""
+    written: list[Path] = []
+    try:
+        yield written
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
 
 
 def pose_2d_path(trial: Trial, camera: str) -> Path:

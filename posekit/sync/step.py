@@ -15,11 +15,21 @@ import numpy as np
 import toml
 
 from posekit.camera.toml_io import load_calibration
-from posekit.errors import PosekitError
+from posekit.errors import PosekitError, ProjectError
 from posekit.io.atomic import write_figure_atomic, write_text_atomic
-from posekit.pose2d.table import Pose2D, read_pose2d
+from posekit.pose2d.table import Pose2D
 from posekit.project.layout import Trial
-from posekit.project.steps import calibration_set, pose_2d_path, sync_path, trial_fps
+from posekit.project.steps import (
+    all_or_nothing,
+    calibration_set,
+    frame_counts,
+    no_person_error,
+    person_cameras,
+    pose_2d_path,
+    read_trial_2d,
+    sync_path,
+    trial_fps,
+)
 from posekit.sync.geometry import geometry_offsets
 from posekit.sync.motion import motion_offsets
 
@@ -57,56 +67,105 @@ def _plot(path: Path, poses: Mapping[str, Pose2D], signals: Mapping[str, np.ndar
     write_figure_atomic(fig, path, dpi=100)
 
 
+def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int],
+              record: dict[str, Any], warnings: list[str]) -> dict[str, np.ndarray]:
+    """Offsets of the cameras that saw the person, by motion then geometry, into
+    ``record``; the cameras that never saw the person get offset 0 and a warning.
+    Returns each camera's motion signal (for the plot)."""
+    cfg = trial.config.sync
+    cams = list(poses)
+    seen = person_cameras(poses)
+    if not seen:
+        raise no_person_error(trial, cams)
+    if len(seen) < 2:
+        raise ProjectError(
+            f"trial {trial.key}: only camera {seen[0]} detected the person (cameras "
+            f"{', '.join(c for c in cams if c not in seen)} have no keypoint in any frame), "
+            "so no offset can be estimated; check those cameras' videos and 2D files, or "
+            "set [sync] offsets for them")
+    counts = frame_counts(poses)
+    if counts:
+        log.info("%s: the cameras recorded different numbers of frames (%s), as cameras "
+                 "started and stopped by hand do; offsets are estimated from the frames "
+                 "they share", trial.key, counts)
+    fps = trial_fps(trial, poses)
+    subframe: dict[str, float] = {}
+    est = motion_offsets({c: poses[c] for c in seen}, fps, cfg.max_lag_s)
+    offsets = {c: est.offsets.get(c, 0) for c in cams}
+    confidence = {c: est.confidence.get(c, 0.0) for c in cams}
+    method = "motion"
+    cs = calibration_set(trial)
+    if cs is not None and cs.output.is_file():
+        group = load_calibration(cs.output)
+        absent = [c for c in seen if c not in group.names]
+        if not absent:
+            geo = geometry_offsets({c: poses[c] for c in seen}, group.subset(seen), offsets,
+                                   confidence, seen[0], round(cfg.max_lag_s * fps))
+            offsets.update(geo.offsets)
+            confidence = {c: max(confidence[c], geo.confidence.get(c, 0.0)) for c in cams}
+            subframe = {c: round(v, 2) for c, (v, _) in geo.subframe.items()
+                        if c not in fixed}
+            method = "motion + geometry"
+        else:
+            warnings.append(
+                f"cameras {absent} are not in the calibration {cs.output} (it has "
+                f"{group.names}): offsets from the motion only, not checked by the "
+                "geometry; triangulation needs them calibrated")
+    for cam, value in fixed.items():
+        offsets[cam], confidence[cam] = value, 1.0
+    for cam in cams:
+        if cam in fixed:
+            continue
+        if cam not in seen:
+            warnings.append(
+                f"{cam}: no person detected in any frame of {pose_2d_path(trial, cam).name}"
+                f": offset {offsets[cam]} has low confidence (0.00); check that camera's "
+                f"video, or set [sync] offsets.{cam}")
+        elif confidence[cam] < LOW_CONFIDENCE:
+            warnings.append(
+                f"{cam}: offset {offsets[cam]} has low confidence "
+                f"({confidence[cam]:.2f}): the person may be out of view or barely "
+                "moving in it; check the plot, record a longer clip with a distinct "
+                f"movement (a jump or a clap), or set [sync] offsets.{cam}")
+    record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
+                  confidence={c: round(v, 3) for c, v in confidence.items()},
+                  frames={c: p.n_frames for c, p in poses.items()})
+    if seen[0] != cams[0]:
+        record["reference"] = seen[0]
+    if subframe:  # the geometry's sub-frame estimates, before rounding
+        record["subframe"] = subframe
+    return {c: est.signals.get(c, np.full(p.n_frames, np.nan)) for c, p in poses.items()}
+
+
 def run(trial: Trial, overwrite: bool = False) -> Path:
-    """Estimate (or take from ``[sync] offsets``) the offsets of one trial."""
+    """Estimate (or take from ``[sync] offsets``) the offsets of one trial.
+
+    A trial needs two or more cameras and a 2D file for each; cameras whose 2D files hold
+    no person get offset 0 and a warning (the offsets of the others are estimated
+    without them); a trial in which no camera saw the person is an error."""
+    del overwrite  # the runner decides what to redo
     cfg = trial.config.sync
     cams = trial.cameras
     fixed = {c: int(v) for c, v in cfg.offsets.items() if c in cams}
     record: dict[str, Any] = {"reference": cams[0], "convention": CONVENTION}
     warnings: list[str] = []
+    poses: dict[str, Pose2D] = {}
+    signals: dict[str, np.ndarray] | None = None
     if not cfg.enabled or len(fixed) == len(cams):
         offsets = {c: fixed.get(c, 0) for c in cams}
         record.update(method="config" if fixed else "none (sync disabled)",
                       offsets=offsets, confidence={c: 1.0 for c in cams})
     else:
-        poses = {c: read_pose2d(pose_2d_path(trial, c)) for c in cams}
-        subframe: dict[str, float] = {}
-        fps = trial_fps(trial, poses)
-        est = motion_offsets(poses, fps, cfg.max_lag_s)
-        offsets, confidence, method = dict(est.offsets), dict(est.confidence), "motion"
-        cs = calibration_set(trial)
-        if cs is not None and cs.output.is_file():
-            group = load_calibration(cs.output)
-            if set(cams) <= set(group.names):
-                geo = geometry_offsets(poses, group.subset(cams), offsets, confidence,
-                                       cams[0], round(cfg.max_lag_s * fps))
-                offsets = geo.offsets
-                confidence = {c: max(confidence[c], geo.confidence.get(c, 0.0))
-                              for c in cams}
-                subframe = {c: round(v, 2) for c, (v, _) in geo.subframe.items()
-                            if c not in fixed}
-                method = "motion + geometry"
-            else:
-                warnings.append(f"calibration {cs.output} lacks cameras "
-                                f"{sorted(set(cams) - set(group.names))}: offsets not "
-                                "checked by the geometry")
-        for cam, value in fixed.items():
-            offsets[cam], confidence[cam] = value, 1.0
-        for cam in cams:
-            if confidence[cam] < LOW_CONFIDENCE and cam not in fixed:
-                warnings.append(
-                    f"{cam}: offset {offsets[cam]} has low confidence "
-                    f"({confidence[cam]:.2f}): the person may be out of view or barely "
-                    "moving in it; check the plot, record a longer clip with a distinct "
-                    f"movement (a jump or a clap), or set [sync] offsets.{cam}")
-        record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
-                      confidence={c: round(v, 3) for c, v in confidence.items()})
-        if subframe:  # the geometry's sub-frame estimates, before rounding
-            record["subframe"] = subframe
-        _plot(sync_path(trial).with_suffix(".png"), poses, est.signals, offsets, fps)
+        poses = read_trial_2d(trial)
+        signals = _estimate(trial, poses, fixed, record, warnings)
     if warnings:
         record["warnings"] = warnings
         for w in warnings:
             log.warning("%s: %s", trial.key, w)
     text = f"# posekit sync: {CONVENTION}\n" + toml.dumps(record)
-    return write_text_atomic(sync_path(trial), text)
+    with all_or_nothing() as written:
+        if signals is not None:
+            plot = sync_path(trial).with_suffix(".png")
+            _plot(plot, poses, signals, record["offsets"], record["fps"])
+            written.append(plot)
+        return write_text_atomic(sync_path(trial), text)

@@ -23,14 +23,19 @@ from posekit.calibration.board import UNITS_PER_M
 from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.config.schema import Config
-from posekit.errors import PosekitError
+from posekit.errors import CalibrationError, PosekitError, ProjectError
 from posekit.io.atomic import write_figure_atomic, write_text_atomic
-from posekit.pose2d.table import Pose2D, read_pose2d
+from posekit.pose2d.table import Pose2D
 from posekit.project.layout import Trial
 from posekit.project.steps import (
+    all_or_nothing,
     calibration_set,
+    frame_counts,
+    no_person_error,
+    person_cameras,
     pose_2d_path,
     pose_3d_path,
+    read_trial_2d,
     sync_path,
     trial_fps,
 )
@@ -99,23 +104,50 @@ def _load_inputs(trial: Trial) -> tuple[CameraGroup, dict[str, Pose2D]]:
     group = load_calibration(cs.output)
     missing = [c for c in cams if c not in group.names]
     if missing:
-        raise PosekitError(f"cameras {missing} are not in {cs.output} "
-                           f"(it has {group.names}); recalibrate with them or rename")
-    poses: dict[str, Pose2D] = {}
-    for cam in cams:
-        path = pose_2d_path(trial, cam)
-        if not path.is_file():
-            raise PosekitError(f"{path} is missing; run `posekit detect` (or "
-                               "`posekit import-2d`) first")
-        poses[cam] = read_pose2d(path)
-    names = {c: p.keypoints for c, p in poses.items()}
-    first = names[cams[0]]
-    for cam, kps in names.items():
-        if kps != first:
-            raise PosekitError(f"camera {cam}'s 2D file has keypoints "
-                               f"{list(kps)[:5]}... but {cams[0]}'s has {list(first)[:5]}...; "
-                               "all cameras need the same detector / skeleton")
+        videos = ", ".join(trial.videos[c].name for c in missing)
+        hint = ("; none of the names match: the calibration's camera names must be the "
+                "names [triangulation] cam_regex finds in the video file names"
+                if len(missing) == len(cams) else "")
+        raise CalibrationError(
+            f"trial {trial.key}: cameras {missing} have videos ({videos}) but are not in "
+            f"{cs.output} (it has {group.names}){hint}; recalibrate with every camera of the "
+            f"trial (a calibration video per camera in {cs.folder}, then `posekit calibrate "
+            "--overwrite`), or move the odd videos out of the raw-videos folder")
+    poses = read_trial_2d(trial)
+    extra = [c for c in group.names if c not in cams]
+    if extra:
+        log.info("%s: the calibration has cameras without a video in this trial (%s); "
+                 "triangulating with %s", trial.key, ", ".join(extra), ", ".join(cams))
     return group.subset(cams), poses
+
+
+def _check_detections(trial: Trial, poses: Mapping[str, Pose2D], scores: FloatArray,
+                      fnum: NDArray[np.int64], source: str) -> list[str]:
+    """Warnings about cameras that saw no one; an error when fewer than two cameras saw
+    the person in the frames every camera recorded (``scores`` (n_cams, n, k))."""
+    cams = list(poses)
+    seen = person_cameras(poses)
+    if not seen:
+        raise no_person_error(trial, cams)
+    in_overlap = [c for i, c in enumerate(cams) if (scores[i] > 0).any()]
+    if len(in_overlap) < 2:
+        who = (f"only camera {in_overlap[0]} detected" if in_overlap
+               else "no camera detected")
+        others = ", ".join(c for c in cams if c not in in_overlap)
+        raise ProjectError(
+            f"trial {trial.key}: {who} the person in the {len(fnum)} frames all cameras "
+            f"recorded (reference frames {fnum[0]} to {fnum[-1]}, offsets from {source}); "
+            "triangulation needs two cameras that see the person at the same time: check "
+            f"the other cameras' videos and 2D files ({others}) and the offsets")
+    if not ((scores > 0).sum(axis=0) >= 2).any():
+        raise ProjectError(
+            f"trial {trial.key}: no two cameras saw a keypoint at the same time in the "
+            f"{len(fnum)} frames all cameras recorded (reference frames {fnum[0]} to "
+            f"{fnum[-1]}); check the offsets (from {source}): wrong ones shift the "
+            "cameras' views of the person apart")
+    return [f"camera {cam}: no person detected in its 2D file "
+            f"({pose_2d_path(trial, cam).name}), so it is not used; check its video"
+            for cam in cams if cam not in seen]
 
 
 def filter_2d(cfg: Config, xy: FloatArray, scores: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -190,61 +222,117 @@ def _plot_quality(path: Path, summary: Mapping[str, Any]) -> None:
     write_figure_atomic(fig, path, dpi=100)
 
 
-def run(trial: Trial, overwrite: bool = False) -> Path:
-    """Triangulate one trial (module docstring)."""
-    del overwrite  # the runner decides what to redo
-    cfg = trial.config
+def _partial_warnings(summary: Mapping[str, Any], cam_warnings: Sequence[str]
+                      ) -> list[str]:
+    """What the quality summary says is missing, as warnings for the log and the file."""
+    out = list(cam_warnings)
+    named = {w.split(":")[0] for w in cam_warnings}
+    for cam, info in summary["cameras"].items():
+        if f"camera {cam}" in named:
+            continue
+        if info["median_error_px"] is None:
+            out.append(f"camera {cam} detected no keypoints in the frames all cameras "
+                       "recorded; check its video and 2D file")
+        elif info["used_share"] < 0.5:
+            out.append(f"camera {cam}: only {100 * info['used_share']:.0f} % of its "
+                       "detections agree with the others; check its calibration and sync")
+    never = [kp for kp, info in summary["keypoints"].items() if info["valid_share"] == 0]
+    if never:
+        out.append(f"keypoints never reconstructed (empty in every frame of the outputs): "
+                   f"{', '.join(never)}; they were seen by fewer than two cameras at a time")
+    if summary["valid_share"] < 0.5:
+        out.append(f"only {100 * summary['valid_share']:.0f} % of the keypoint positions "
+                   "were reconstructed (see valid_share per keypoint in the quality file)")
+    return out
+
+
+def _align(cfg: Config, points: FloatArray, keypoints: list[str]
+           ) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+    """``[triangulation] axes`` and ``reference_point`` applied to ``points``."""
     tcfg = cfg.triangulation
-    group, poses = _load_inputs(trial)
-    offsets, source = trial_offsets(trial)
-    fps = trial_fps(trial, poses)
-    xy, scores, fnum = stack_poses(poses, offsets)
-    xy, scores = filter_2d(cfg, xy, scores)
-    keypoints = list(next(iter(poses.values())).keypoints)
-    mm_per_unit = 1000.0 / UNITS_PER_M[cfg.calibration.units]
-    rec = reconstruct(group, xy, scores, keypoints, tcfg, fps, mm_per_unit=mm_per_unit)
-    points = filter_3d(cfg, rec.points, fps)
-    m = center = None
     if tcfg.axes:
         if not tcfg.reference_point:
             raise PosekitError("[triangulation] axes needs reference_point too (the "
                                "keypoint that becomes the origin)")
         m, center = alignment_from_keypoints(points, keypoints, tcfg.axes,
                                              tcfg.reference_point)
-        points = apply_alignment(points, m, center)
-    elif tcfg.reference_point:
-        m, center = np.eye(3), np.zeros(3)
-        ref = keypoints.index(tcfg.reference_point) if tcfg.reference_point in keypoints \
-            else None
-        if ref is None:
+        return apply_alignment(points, m, center), m, center
+    if tcfg.reference_point:
+        if tcfg.reference_point not in keypoints:
             raise PosekitError(f"[triangulation] reference_point = "
                                f"{tcfg.reference_point!r} is not a keypoint ({keypoints})")
-        center = np.nanmedian(points[:, ref], axis=0)
-        points = points - center
+        center = np.nanmedian(points[:, keypoints.index(tcfg.reference_point)], axis=0)
+        return points - center, np.eye(3), center
+    return points, None, None
+
+
+def run(trial: Trial, overwrite: bool = False) -> Path:
+    """Triangulate one trial (module docstring).
+
+    Errors, with nothing written: a trial with fewer than two cameras, cameras missing
+    from the calibration or without 2D file, no person detected by any camera, fewer than
+    two cameras seeing the person in the frames they all recorded, no 3D point
+    reconstructed at all. What is missing from a written result (cameras without a
+    person, keypoints never reconstructed) is logged as a warning and listed under
+    ``warnings`` in the quality file."""
+    del overwrite  # the runner decides what to redo
+    cfg = trial.config
+    tcfg = cfg.triangulation
+    group, poses = _load_inputs(trial)
+    offsets, source = trial_offsets(trial)
+    fps = trial_fps(trial, poses)
+    start, stop = overlap(offsets, {c: p.n_frames for c, p in poses.items()})
+    if stop <= start:
+        spans = ", ".join(f"{c} {offsets[c]} to {offsets[c] + p.n_frames - 1}"
+                          for c, p in poses.items())
+        raise ProjectError(
+            f"trial {trial.key}: with the offsets from {source}, no frame was recorded by "
+            f"every camera (reference frames each recorded: {spans}); check the offsets "
+            "(`posekit sync --overwrite`, or [sync] offsets) and the shortest videos")
+    xy, scores, fnum = stack_poses(poses, offsets)
+    cam_warnings = _check_detections(trial, poses, scores, fnum, source)
+    counts = frame_counts(poses)
+    if counts:
+        log.info("%s: the cameras recorded different numbers of frames (%s); triangulating "
+                 "the %d frames all of them recorded (reference frames %d to %d, offsets "
+                 "from %s)", trial.key, counts, len(fnum), fnum[0], fnum[-1], source)
+    xy, scores = filter_2d(cfg, xy, scores)
+    keypoints = list(next(iter(poses.values())).keypoints)
+    mm_per_unit = 1000.0 / UNITS_PER_M[cfg.calibration.units]
+    rec = reconstruct(group, xy, scores, keypoints, tcfg, fps, mm_per_unit=mm_per_unit)
+    points = filter_3d(cfg, rec.points, fps)
+    if not np.isfinite(points).all(axis=-1).any():
+        raise ProjectError(
+            f"trial {trial.key}: no 3D point could be reconstructed: the cameras' "
+            "detections never agree on a position; check that the calibration is of this "
+            f"camera set-up and the offsets (from {source}), and look at the 2D "
+            "(`posekit label-2d`)")
+    points, m, center = _align(cfg, points, keypoints)
     out = pose_3d_path(trial)
     units = cfg.calibration.units
-    if "trc" in tcfg.formats:
-        # TRC and C3D count frames from 1: their frame k is the CSV's fnum k - 1
-        write_trc(out.with_suffix(".trc"), points, keypoints, fps, units=units,
-                  fnum=fnum + 1, first_time=float(fnum[0]) / fps)
-    if "c3d" in tcfg.formats:
-        write_c3d(out.with_suffix(".c3d"), points, keypoints, fps, units=units,
-                  residuals=rec.errors, first_frame=int(fnum[0]) + 1)
     summary = quality_summary(rec, group.names)
     summary.update(offsets=offsets, offsets_source=source, fps=fps, units=units,
-                   first_frame=int(fnum[0]), reference_camera=group.names[0])
-    quality = out.with_name(f"{out.stem}.quality.json")
-    write_text_atomic(quality, json.dumps(summary, indent=1))
-    _plot_quality(quality.with_suffix(".png"), summary)
-    for cam, info in summary["cameras"].items():
-        if info["median_error_px"] is None:
-            log.warning("%s: camera %s detected no keypoints in the frames all cameras "
-                        "recorded; check its video and 2D file", trial.key, cam)
-        elif info["used_share"] < 0.5:
-            log.warning("%s: camera %s: only %.0f %% of its detections agree with the "
-                        "others; check its calibration and sync", trial.key, cam,
-                        100 * info["used_share"])
-    # the CSV is the step's declared output: written last, so a complete CSV means the
-    # other files are complete too
-    return write_anipose_csv(out, points, rec.errors, rec.ncams, rec.scores, keypoints,
-                             fnum, m, center)
+                   first_frame=int(fnum[0]), reference_camera=group.names[0],
+                   frames_per_camera={c: p.n_frames for c, p in poses.items()})
+    warnings = _partial_warnings(summary, cam_warnings)
+    summary["warnings"] = warnings
+    for warning in warnings:
+        log.warning("%s: %s", trial.key, warning)
+    with all_or_nothing() as written:
+        if "trc" in tcfg.formats:
+            # TRC and C3D count frames from 1: their frame k is the CSV's fnum k - 1
+            written.append(write_trc(out.with_suffix(".trc"), points, keypoints, fps,
+                                     units=units, fnum=fnum + 1,
+                                     first_time=float(fnum[0]) / fps))
+        if "c3d" in tcfg.formats:
+            written.append(write_c3d(out.with_suffix(".c3d"), points, keypoints, fps,
+                                     units=units, residuals=rec.errors,
+                                     first_frame=int(fnum[0]) + 1))
+        quality = out.with_name(f"{out.stem}.quality.json")
+        written.append(write_text_atomic(quality, json.dumps(summary, indent=1)))
+        written.append(quality.with_suffix(".png"))
+        _plot_quality(quality.with_suffix(".png"), summary)
+        # the CSV is the step's declared output: written last, so a complete CSV means
+        # the other files are complete too
+        return write_anipose_csv(out, points, rec.errors, rec.ncams, rec.scores, keypoints,
+                                 fnum, m, center)
