@@ -125,12 +125,12 @@ def test_user_defined_skeleton_takes_precedence() -> None:
     ("text", "expected"),
     [
         ('keypoints = ["a", "b"]\nbones = [["a", "c"]]',
-         "[skeletons.rig] bones: Value error, bone ['a', 'c'] names 'c', which is not one of "
+         "[skeletons.rig] bones: bone ['a', 'c'] names 'c', which is not one of "
          "the keypoints"),
-        ('keypoints = ["a", "a"]', "[skeletons.rig] keypoints: Value error, keypoint 'a' is "
+        ('keypoints = ["a", "a"]', "[skeletons.rig] keypoints: keypoint 'a' is "
          "listed twice"),
         ("keypoints = []", "[skeletons.rig] keypoints: List should have at least 1 item"),
-        ('bones = [["a", "b"]]', "[skeletons.rig] keypoints: Field required"),
+        ('bones = [["a", "b"]]', "[skeletons.rig] keypoints: this key is required here; add it"),
         ('keypoints = ["a", "b"]\nbones = [["a", "b", "c"]]', "[skeletons.rig] bones[0]"),
         ('keypoint = ["a"]', "keypoint: unknown key"),
     ],

@@ -17,11 +17,14 @@ three-point angle to ``"flexion"`` = 180° − the inner angle (0° = straight).
 
 from __future__ import annotations
 
+import difflib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal, cast
 
+from posekit.config.loader import key_source
 from posekit.config.schema import DEFAULT_ANGLES, Config
 from posekit.errors import ConfigError
 
@@ -153,17 +156,26 @@ def is_default(definition: AngleDefinition) -> bool:
         and list(definition.keypoints) == list(default)
 
 
+def _did_you_mean(name: str, keypoints: Sequence[str]) -> str:
+    close = [k for k in keypoints if k.lower() == name.lower()]
+    close = close or difflib.get_close_matches(name, list(keypoints), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def angles_for(
     config: Config,
     keypoints: Sequence[str],
     source: str = "",
+    config_files: Sequence[str | os.PathLike[str]] | None = None,
 ) -> tuple[list[AngleDefinition], list[AngleDefinition]]:
     """The definitions of ``config`` that ``keypoints`` (a 3D file's) can compute, and the
     default ones skipped because that file lacks their keypoints.
 
     posekit's default MediaPipe definitions are skipped when the keypoints are missing
     (the 3D may come from another skeleton); any other definition naming a missing
-    keypoint is a ConfigError naming the angle, the keypoint and the keypoints available.
+    keypoint is a ConfigError naming the angle, the keypoint, the closest keypoint names
+    and the keypoints available. With ``config_files`` (the cascade ``config`` was loaded
+    from), the error names the file that defines the angle rather than ``source``.
     """
     defs = parse_angles(config.angles, config.angle_conventions, source)
     available = set(keypoints)
@@ -176,7 +188,9 @@ def angles_for(
         elif is_default(d):
             skipped.append(d)
         else:
+            where = (key_source(config_files, ("angles", d.name)) if config_files else None)
             raise ConfigError(
-                f"{_where(source)}[angles] {d.name}: keypoint {missing[0]!r} is not in the "
-                f"3D data; available keypoints: {', '.join(keypoints)}")
+                f"{_where(where or source)}[angles] {d.name}: keypoint {missing[0]!r} is not "
+                f"in the 3D data; available keypoints: {', '.join(keypoints)}; correct the "
+                f"name in [angles]{_did_you_mean(missing[0], keypoints)}")
     return usable, skipped

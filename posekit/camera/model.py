@@ -49,9 +49,37 @@ def rodrigues_to_matrix(rvec: ArrayLike) -> FloatArray:
 
 
 def matrix_to_rodrigues(mat: ArrayLike) -> FloatArray:
-    """Rodrigues vector (3,) from a rotation matrix (3, 3)."""
-    vec, _ = cv2.Rodrigues(np.asarray(mat, dtype=np.float64))
-    return np.asarray(vec, dtype=np.float64).ravel()
+    """Rodrigues vector (3,) from a rotation matrix (3, 3), of length in [0, π].
+
+    As OpenCV does, the matrix is first replaced by the nearest rotation (SVD). Unlike
+    ``cv2.Rodrigues``, the result is accurate to machine precision at every angle: OpenCV's
+    special case within 1e-5 rad of π loses about 1e-5 rad and may flip the axis. At π
+    exactly, ``v`` and ``-v`` are the same rotation and either may be returned.
+
+    Raises ValueError for a matrix that is not (3, 3), not finite, or a reflection.
+    """
+    m = np.asarray(mat, dtype=np.float64)
+    if m.shape != (3, 3) or not np.all(np.isfinite(m)):
+        raise ValueError(f"a rotation matrix must be a finite (3, 3) array, got {m!r}")
+    u, _, vt = np.linalg.svd(m)
+    rot = u @ vt
+    if np.linalg.det(rot) < 0:
+        raise ValueError("the matrix is a reflection (determinant < 0), not a rotation")
+    w = 0.5 * np.array([rot[2, 1] - rot[1, 2], rot[0, 2] - rot[2, 0], rot[1, 0] - rot[0, 1]])
+    sin = float(np.linalg.norm(w))  # sin(angle) times the unit axis: w
+    cos = (float(np.trace(rot)) - 1.0) / 2.0
+    angle = float(np.arctan2(sin, cos))
+    if cos > 0.0:  # angle < π/2: the axis is well defined by w
+        out: FloatArray = w * (angle / sin) if sin > 0.0 else np.zeros(3)
+        return out
+    # angle >= π/2: the axis from the symmetric part (1 - cos) a a^T, signed by w
+    sym = (rot + rot.T) / 2.0 - cos * np.eye(3)
+    col = sym[:, int(np.argmax(np.diag(sym)))]
+    axis = col / np.linalg.norm(col)
+    if float(w @ axis) < 0.0:
+        axis = -axis
+    out = angle * axis
+    return out
 
 
 @dataclass(frozen=True)

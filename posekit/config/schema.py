@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 
 class Section(BaseModel):
-    """Base of every config table: unknown keys are errors, values are type-checked."""
+    """Base of every config table: unknown keys are errors, values are type-checked, and
+    floats must be finite (``nan`` and ``inf`` are errors)."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True, strict=False)
+    model_config = ConfigDict(extra="forbid", validate_default=True, strict=False,
+                              allow_inf_nan=False)
 
 
 class CalibrationConfig(Section):
@@ -337,6 +339,10 @@ class SkeletonSpec(Section):
     def _unique_keypoints(cls, value: list[str]) -> list[str]:
         seen: set[str] = set()
         for name in value:
+            if not name.strip() or name != name.strip() or any(c in name for c in "\t\r\n"):
+                raise ValueError(f"keypoint {name!r}: a name must not be empty, start or end "
+                                 "with a space, or hold tabs or line breaks (the 3D exports "
+                                 "could not keep it)")
             if name in seen:
                 raise ValueError(f"keypoint {name!r} is listed twice")
             seen.add(name)

@@ -36,6 +36,13 @@ FORMATS = ("auto", "openpose", "sleap", "dlc")
 _LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 _KEYPOINTS_SUFFIX = "_keypoints.json"
 _H5_SUFFIXES = (".h5", ".hdf5")
+# What h5py raises on damaged files besides OSError (KeyError for objects it cannot open).
+_H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError)
+# What pandas / PyTables raise on a table that is not a DeepLabCut table or is damaged
+# (PyTables' NoSuchNodeError is an AttributeError, HDF5ExtError a RuntimeError; a damaged
+# group can surface as SystemError).
+_DLC_READ_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError,
+                    RuntimeError, SystemError)
 # Frame numbers spanning more rows than this many times the number of files (and more than
 # _MAX_GAP_ROWS rows) are not frame numbers (timestamps?): refuse rather than fill gaps.
 _MAX_GAP_FACTOR = 10
@@ -303,7 +310,7 @@ def _h5_has_tracks(path: Path) -> bool:
     try:
         with h5py.File(path, "r") as h5:
             return isinstance(h5.get("tracks"), h5py.Dataset)
-    except OSError as exc:
+    except _H5_ERRORS as exc:
         raise PosekitError(f"{path}: cannot read this HDF5 file ({exc})") from None
 
 
@@ -343,7 +350,7 @@ def import_sleap(h5_path: str | os.PathLike[str], track: int | str = 0) -> Pose2
                 if isinstance(h5.get(key), h5py.Dataset):
                     scores[key] = (np.asarray(h5[key][()], dtype=np.float64), _dims(h5[key]))
             video = _text(h5["video_path"][()]) if "video_path" in h5 else ""
-    except OSError as exc:
+    except (OSError, KeyError, RuntimeError) as exc:  # h5py: KeyError for damaged objects
         raise PosekitError(f"{path}: cannot read this HDF5 file ({exc})") from None
     except (TypeError, ValueError) as exc:
         raise PosekitError(f"{path}: a dataset of this SLEAP file is not numeric ({exc})"
@@ -371,6 +378,9 @@ def import_sleap(h5_path: str | os.PathLike[str], track: int | str = 0) -> Pose2
         if track not in names:
             raise PosekitError(f"{path}: no track {track!r} (tracks: {', '.join(names)})")
         index = names.index(track)
+        if index >= n_tracks:
+            raise PosekitError(f"{path}: track_names lists {len(names)} tracks but 'tracks' "
+                               f"holds {n_tracks}; the file is inconsistent, export it again")
     else:
         index = int(track)
         if not 0 <= index < n_tracks:
@@ -410,10 +420,52 @@ def import_sleap(h5_path: str | os.PathLike[str], track: int | str = 0) -> Pose2
 # DeepLabCut and dispatch
 
 
+def _check_h5_names(path: Path) -> None:
+    """Refuse an HDF5 file whose object or attribute names are not UTF-8 text: such damage
+    crashes PyTables (a segmentation fault), so it is caught with h5py first."""
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py is a dependency
+        return
+    bad: list[str] = []
+
+    def visit(name: Any, obj: Any) -> None:
+        if not isinstance(name, str) or any(not isinstance(k, str) for k in obj.attrs):
+            bad.append(str(name))
+
+    try:
+        with h5py.File(path, "r") as h5:
+            visit("/", h5)
+            h5.visititems(visit)
+    except _H5_ERRORS as exc:
+        raise PosekitError(f"{path}: cannot read this HDF5 file ({exc})") from None
+    if bad:
+        raise PosekitError(f"{path}: this HDF5 file is damaged (names that are not text in "
+                           f"{', '.join(bad[:3])}); export the 2D keypoints again")
+
+
 def import_dlc(path: str | os.PathLike[str]) -> Pose2D:
     """Read a DeepLabCut ``.h5`` or ``.csv`` file (:func:`~posekit.pose2d.table.read_pose2d`;
-    multi-animal files: the first individual)."""
-    return read_pose2d(path)
+    multi-animal files: the first individual).
+
+    Likelihoods are clipped to [0, 1] as the other importers do. A file that is not a
+    DeepLabCut table, or is damaged, is a :class:`PosekitError` naming it.
+    """
+    path = Path(path)
+    if path.suffix.lower() in _H5_SUFFIXES and path.is_file():
+        _check_h5_names(path)
+    try:
+        pose = read_pose2d(path)
+    except _DLC_READ_ERRORS as exc:
+        raise PosekitError(f"{path}: not a readable DeepLabCut table ({type(exc).__name__}: "
+                           f"{exc}); expected columns scorer / bodyparts / coords (x, y, "
+                           "likelihood) and numbers in every row") from None
+    if pose.frame_times is not None and len(pose.frame_times) != pose.n_frames:
+        raise PosekitError(f"{path}: its frame_times attribute has {len(pose.frame_times)} "
+                           f"values for {pose.n_frames} frames; the file was altered, write "
+                           "it again")
+    pose.likelihood = np.clip(pose.likelihood, 0.0, 1.0)
+    return pose
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:

@@ -23,6 +23,7 @@ Every writer goes through :func:`posekit.io.atomic.atomic_path`.
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import os
@@ -332,7 +333,8 @@ def read_trc(path: PathLike) -> TRCData:
             warnings.simplefilter("error", pd.errors.ParserWarning)
             data = pd.read_csv(path, sep="\t", header=None, skiprows=5, names=range(n_cols + 1),
                                index_col=False, skip_blank_lines=True, dtype=np.float64,
-                               encoding="utf-8")
+                               encoding="utf-8", float_precision="round_trip",
+                               quoting=csv.QUOTE_NONE)
     except (pd.errors.ParserWarning, pd.errors.ParserError, ValueError) as exc:
         raise PosekitError(f"{path}: TRC data rows must hold Frame#, Time and 3 values per "
                            f"marker ({exc})") from None
@@ -398,7 +400,8 @@ def write_c3d(
            else np.nan_to_num(_per_point(path, "residuals", residuals, pts.shape[:2]), nan=0.0))
     res = np.clip(res, 0.0, None)
     top = float(res.max())
-    scale = top / 255.0 if top > 0 else 1.0
+    # POINT:SCALE is a float32: a scale that underflows it would divide by zero
+    scale = top / 255.0 if top / 255.0 >= np.finfo(np.float32).tiny else 1.0
     valid = ~np.isnan(pts[..., 0])
 
     data = np.zeros((n_frames, n_points, 5), dtype=np.float32)
