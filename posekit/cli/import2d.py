@@ -46,6 +46,7 @@ def import_2d(source: Path, output: Path, fmt: str, skeleton: str | None, person
     Put OUTPUT in a session's pose-2d folder, named after the video (e.g.
     pose-2d/walk-camA.h5), to use it in place of detection.
     """
+    from posekit.io.atomic import mark_complete
     from posekit.pose2d.importers import import_2d as run_import
     from posekit.pose2d.table import write_pose2d
     from posekit.skeletons import Skeleton, get_skeleton
@@ -61,6 +62,7 @@ def import_2d(source: Path, output: Path, fmt: str, skeleton: str | None, person
         pose = run_import(source, format=fmt, skeleton=skel, person=person_arg,
                           track=track_arg)
         write_pose2d(pose, output)
+        mark_complete([output])  # a marker a killed detect left no longer applies
     n = pose.n_frames
     detected = int(pose.detected().sum())
     rate = 100.0 * detected / n if n else 0.0

@@ -128,6 +128,7 @@ def import_command(source: Path, output: Path | None, project_dir: Path) -> None
     """Convert an existing calibration (Anipose/FreeMoCap .toml, Qualisys .qca.txt)."""
     from posekit.calibration.imports import import_calibration
     from posekit.camera.toml_io import save_calibration
+    from posekit.io.atomic import mark_complete
 
     with domain_errors():
         group = import_calibration(source)
@@ -135,6 +136,7 @@ def import_command(source: Path, output: Path | None, project_dir: Path) -> None
             pipeline = project_config(project_dir).pipeline
             output = project_dir / pipeline.calibration_results / "calibration.toml"
         save_calibration(group, output)
+        mark_complete([output])  # a marker a killed calibrate left no longer applies
     units = group.metadata.get("units", "the source's units")
     click.echo(f"Wrote {output}: {len(group)} cameras ({', '.join(group.names)}), "
                f"lengths in {units}.")
