@@ -253,4 +253,4 @@ def test_angle_error_names_the_session_file_that_defines_it(tmp_path: Path) -> N
     assert message.endswith("(did you mean 'left_ankle'?)")
     write_pose3d(root)
     output = cli_error(root, "angles")
-    assert str(session) in output and "[angles] hip: keypoint 'Left_Ankle'" in output
+    assert f"{session}: [angles] hip: keypoint 'Left_Ankle'" in output, output  # that file alone
