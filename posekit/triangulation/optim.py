@@ -48,7 +48,9 @@ POINT_FACTOR = 4.0
 TYPICAL_OUTLIER = 6.0
 DEBUG = False
 CG_ITER = 2
-REL_TOL = 1e-3
+#: Gauss-Newton stops once the robust cost falls by less than this fraction in an iteration
+#: (1e-3 gave the same accuracy on the benchmark, 1.5x slower).
+REL_TOL = 1e-2
 #: Iterations whose step is checked against the cost (later ones are small GN steps).
 CHECKED_STEPS = 12
 
