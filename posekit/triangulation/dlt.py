@@ -30,39 +30,47 @@ _DEGENERATE = 1e-12
 
 
 def _solve_normal(rows: FloatArray) -> FloatArray:
-    """Least-squares ``(x, y, z)`` of homogeneous rows (c, n, 2, 4) → (n, 3); NaN where
-    the normal matrix is (near) singular."""
-    n = rows.shape[1]
-    stacked = np.moveaxis(rows, 0, 1).reshape(n, -1, 4)  # (n, 2c, 4)
-    full = np.matmul(np.swapaxes(stacked, 1, 2), stacked)  # (n, 4, 4)
-    m = full[:, :3, :3]
-    rhs = -full[:, :3, 3]
+    """Least-squares ``(x, y, z)`` of homogeneous rows (r, 4, n) (r rows per point, each
+    a 4-vector; zero rows are unused) → (n, 3); NaN where the normal matrix is (near)
+    singular.
+
+    The normal matrix is summed entry by entry over the rows, each entry a contiguous
+    array over the points: numpy is many times slower on stacks of tiny matrices.
+    """
+    def entry(i: int, j: int) -> FloatArray:
+        return np.einsum("rn,rn->n", rows[:, i], rows[:, j])
+
+    m00, m01, m02 = entry(0, 0), entry(0, 1), entry(0, 2)
+    m11, m12, m22 = entry(1, 1), entry(1, 2), entry(2, 2)
+    b0, b1, b2 = -entry(0, 3), -entry(1, 3), -entry(2, 3)
     # closed-form inverse of the symmetric 3x3 matrices via cofactors
-    c00 = m[:, 1, 1] * m[:, 2, 2] - m[:, 1, 2] * m[:, 2, 1]
-    c01 = m[:, 1, 2] * m[:, 2, 0] - m[:, 1, 0] * m[:, 2, 2]
-    c02 = m[:, 1, 0] * m[:, 2, 1] - m[:, 1, 1] * m[:, 2, 0]
-    c11 = m[:, 0, 0] * m[:, 2, 2] - m[:, 0, 2] * m[:, 2, 0]
-    c12 = m[:, 0, 1] * m[:, 2, 0] - m[:, 0, 0] * m[:, 2, 1]
-    c22 = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
-    det = m[:, 0, 0] * c00 + m[:, 0, 1] * c01 + m[:, 0, 2] * c02
-    scale = np.einsum("nii->n", m) ** 3
+    c00 = m11 * m22 - m12 * m12
+    c01 = m12 * m02 - m01 * m22
+    c02 = m01 * m12 - m11 * m02
+    c11 = m00 * m22 - m02 * m02
+    c12 = m01 * m02 - m00 * m12
+    c22 = m00 * m11 - m01 * m01
+    det = m00 * c00 + m01 * c01 + m02 * c02
+    scale = (m00 + m11 + m22) ** 3
     ok = np.abs(det) > _DEGENERATE * np.maximum(scale, 1e-300)
     det = np.where(ok, det, 1.0)
-    x = (c00 * rhs[:, 0] + c01 * rhs[:, 1] + c02 * rhs[:, 2]) / det
-    y = (c01 * rhs[:, 0] + c11 * rhs[:, 1] + c12 * rhs[:, 2]) / det
-    z = (c02 * rhs[:, 0] + c12 * rhs[:, 1] + c22 * rhs[:, 2]) / det
-    out = np.stack([x, y, z], axis=-1)
+    out = np.empty((rows.shape[2], 3))
+    out[:, 0] = (c00 * b0 + c01 * b1 + c02 * b2) / det
+    out[:, 1] = (c01 * b0 + c11 * b1 + c12 * b2) / det
+    out[:, 2] = (c02 * b0 + c12 * b1 + c22 * b2) / det
     out[~ok] = np.nan
     return out
 
 
-def _rows(extrinsics: FloatArray, xy: FloatArray) -> FloatArray:
-    """DLT rows (c, n, 2, 4) of normalised points xy (c, n, 2) (NaN entries → 0 rows)."""
-    x = np.nan_to_num(xy[..., 0])[..., None]
-    y = np.nan_to_num(xy[..., 1])[..., None]
-    p = extrinsics[:, None]  # (c, 1, 3, 4)
-    return np.stack([x * p[..., 2, :] - p[..., 0, :], y * p[..., 2, :] - p[..., 1, :]],
-                    axis=-2)
+def _rows(extrinsics: FloatArray, xy: FloatArray, weights: FloatArray) -> FloatArray:
+    """Weighted DLT rows (2c, 4, n) of normalised points xy (c, n, 2) with per-view
+    weights (c, n) (NaN entries → 0 rows)."""
+    p = extrinsics[:, :, :, None]  # (c, 3, 4, 1)
+    out = np.empty((2, len(extrinsics), 4, xy.shape[1]))
+    for axis in (0, 1):
+        coord = np.nan_to_num(xy[..., axis])[:, None, :]  # (c, 1, n)
+        out[axis] = (coord * p[:, 2] - p[:, axis]) * weights[:, None, :]
+    return out.reshape(-1, 4, xy.shape[1])
 
 
 def triangulate_normalized(extrinsics: FloatArray, xy: FloatArray,
@@ -85,15 +93,15 @@ def triangulate_normalized(extrinsics: FloatArray, xy: FloatArray,
     out = np.full((xy.shape[1], 3), np.nan)
     if not enough.any():
         return out
-    rows = _rows(ext, xy[:, enough])
+    xk = xy[:, enough]
     wk = w[:, enough]
-    pts = _solve_normal(rows * wk[..., None, None])
+    pts = _solve_normal(_rows(ext, xk, wk))
     f = np.ones(len(ext)) if focal is None else np.asarray(focal, dtype=np.float64)
     for _ in range(refine):
         depth = np.einsum("cj,nj->cn", ext[:, 2, :3], np.nan_to_num(pts)) + ext[:, 2, 3:4]
         good = depth > 1e-9
         scale = np.where(good, f[:, None] / np.where(good, depth, 1.0), 0.0)
-        new = _solve_normal(rows * (wk * scale)[..., None, None])
+        new = _solve_normal(_rows(ext, xk, wk * scale))
         pts = np.where(np.isfinite(new), new, pts)
     out[enough] = pts
     return out

@@ -15,7 +15,6 @@ The stages, each optional through ``[triangulation]`` (keys in brackets):
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -99,9 +98,13 @@ def _sampled_median(points: FloatArray, window: int, samples: int = 7) -> FloatA
     n = points.shape[0]
     offsets = np.linspace(-(window // 2), window // 2, samples).round().astype(int)
     idx = np.clip(np.arange(n)[None, :] + offsets[:, None], 0, n - 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches stay NaN
-        return np.nanmedian(points[idx], axis=0)
+    # np.nanmedian's result, several times faster on a short axis: NaN sorts last, so the
+    # median is the middle of the first ``count`` values (all-NaN stretches stay NaN)
+    ranked = np.sort(points[idx], axis=0)
+    count = np.isfinite(ranked).sum(axis=0)
+    lo = np.take_along_axis(ranked, np.maximum(count - 1, 0)[None] // 2, axis=0)[0]
+    hi = np.take_along_axis(ranked, (count // 2)[None], axis=0)[0]
+    return np.where(count > 0, (lo + hi) / 2.0, np.nan)
 
 
 def _effective_threshold(err: FloatArray, used: BoolArray, thr: float) -> float:
