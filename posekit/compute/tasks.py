@@ -24,6 +24,12 @@ from posekit.io.atomic import WRITE_ERRNOS, write_error_message, writing_outputs
 #: One thread per worker for BLAS and OpenMP, as Dask's nanny sets them for its workers.
 #: They must be set when the worker process starts: BLAS reads them once, when NumPy loads.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: glibc's allocator in the local workers (unless already set): keep freed memory up to
+#: 128 MB for reuse and serve blocks below 64 MB from the heap. With its defaults every
+#: video frame and large array is a fresh mmap, zeroed page by page by the kernel, and two
+#: workers doing that at once slow each other down (see docs/compute.md, "Tuning").
+MALLOC_VARIABLES = {"MALLOC_TRIM_THRESHOLD_": "134217728",
+                    "MALLOC_MMAP_THRESHOLD_": "67108864"}
 
 
 class _NotATerminal:
@@ -47,10 +53,13 @@ def init_worker() -> None:
 
 @contextlib.contextmanager
 def single_threaded_children() -> Iterator[None]:
-    """Processes started inside this block get :data:`THREAD_VARIABLES` = 1 in their
-    environment (this process's own environment is restored afterwards)."""
-    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    """Processes started inside this block get :data:`THREAD_VARIABLES` = 1 and
+    :data:`MALLOC_VARIABLES` (where not set already) in their environment (this process's
+    own environment is restored afterwards)."""
+    saved = {name: os.environ.get(name) for name in (*THREAD_VARIABLES, *MALLOC_VARIABLES)}
     os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+    for name, value in MALLOC_VARIABLES.items():
+        os.environ.setdefault(name, value)
     try:
         yield
     finally:
