@@ -129,3 +129,13 @@ def test_a_truncated_2d_file_is_not_up_to_date(tmp_path: Path,
     assert step_freshness(root, "detect") == "missing"
     h5.write_bytes(data[:40])  # cut inside the HDF5 header
     assert step_freshness(root, "detect") == "missing"
+    # the steps that read it name the file and the fix; detect redoes it
+    sync = run_posekit(root, "sync", "--overwrite")
+    assert sync.returncode == 1, sync.output
+    assert f"{h5}: cannot read this 2D keypoint file" in sync.output, sync.output
+    assert "run `posekit detect --overwrite` for its video" in sync.output, sync.output
+    assert "Traceback" not in sync.output and "unexpected" not in sync.output
+    detect = run_posekit(root, "detect")
+    assert detect.returncode == 0, detect.output
+    assert "detect: 1 done, 0 skipped, 0 failed" in detect.output, detect.output
+    assert step_freshness(root, "detect") == "done"
