@@ -58,8 +58,8 @@ def single_threaded_children() -> Iterator[None]:
     own environment is restored afterwards)."""
     saved = {name: os.environ.get(name) for name in (*THREAD_VARIABLES, *MALLOC_VARIABLES)}
     os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
-    for name, value in MALLOC_VARIABLES.items():
-        os.environ.setdefault(name, value)
+    for name, default in MALLOC_VARIABLES.items():
+        os.environ.setdefault(name, default)
     try:
         yield
     finally:

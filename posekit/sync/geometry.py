@@ -152,6 +152,21 @@ def sharpness(candidates: NDArray[np.int64], errors: FloatArray) -> float:
     return float(np.clip(np.nanmin(errors[far]) / errors[best] - 1, 0, 1))
 
 
+def _rival(candidates: NDArray[np.int64], errors: FloatArray) -> int | None:
+    """The best offset 3 or more frames from the best one, when it is a second valley of
+    the error curve (the errors between the two rise at least 20 % above it): a movement
+    that repeats. None on a curve without such a valley (e.g. a flat one)."""
+    best = int(np.nanargmin(errors))
+    far = np.flatnonzero(np.abs(candidates - candidates[best]) >= 3)
+    if not np.isfinite(errors[far]).any():
+        return None
+    other = int(far[int(np.nanargmin(errors[far]))])
+    between = errors[min(best, other) + 1:max(best, other)]
+    if not np.isfinite(between).any() or np.nanmax(between) < 1.2 * errors[other]:
+        return None
+    return int(candidates[other])
+
+
 def lag_correction(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[str, int],
                    xy: Mapping[str, FloatArray], cam: str, lag: int, step: int = VEL_STEP
                    ) -> tuple[float, float]:
@@ -216,12 +231,15 @@ class GeometrySync:
     """What :func:`geometry_offsets` found: whole-frame ``offsets``, ``confidence``
     (0..1) per camera, per camera the error ``curves`` (candidate offsets, median
     reprojection errors in px) and, where the joint refinement ran, the ``subframe``
-    offsets and their standard errors (frames)."""
+    offsets and their standard errors (frames). ``rivals``: per camera, the offset 3 or
+    more frames from the chosen one that fits best over the whole lag range (what makes
+    the confidence low when a repeated movement fits again one cycle later)."""
 
     offsets: dict[str, int]
     confidence: dict[str, float]
     curves: dict[str, FloatArray]
     subframe: dict[str, tuple[float, float]] = field(default_factory=dict)
+    rivals: dict[str, int] = field(default_factory=dict)
 
 
 def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
@@ -247,6 +265,7 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
     xy = {n: _valid(p) for n, p in poses.items()}
     result = dict(offsets)
     curves: dict[str, FloatArray] = {}
+    rivals: dict[str, int] = {}
     sharp: dict[str, float] = {reference: 1.0}
     order: Sequence[str] = sorted((n for n in poses if n != reference),
                                   key=lambda n: -confidence.get(n, 0.0))
@@ -263,8 +282,11 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
         if np.isfinite(errors).any():
             result[cam] = int(candidates[int(np.nanargmin(errors))])
             anchors.append(cam)
+            rival = _rival(candidates, errors)
+            if rival is not None:
+                rivals[cam] = rival
     if not joint or len(anchors) < 3:
-        return GeometrySync(result, sharp, curves)
+        return GeometrySync(result, sharp, curves, rivals=rivals)
     names = [poses[reference].keypoints[i] for i in _columns(poses[reference])]
     placed = clean_keypoints(group, {n: xy[n] for n in anchors}, result, names)
     fine = joint_subframe(group, placed, result, reference, anchors, max_lag)
@@ -280,7 +302,8 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
         curves[cam] = np.stack([local.astype(float), errors])
         margin = max(0.0, 0.5 - abs(value - result[cam]))
         sharp[cam] = sharpness(local, errors) * min(1.0, margin / 0.25)
-    return GeometrySync(result, sharp, curves, fine)
+    rivals = {c: r for c, r in rivals.items() if abs(r - result[c]) >= 3}
+    return GeometrySync(result, sharp, curves, fine, rivals)
 
 
 def refine_offsets(poses: Mapping[str, Pose2D], group: CameraGroup, offsets: Mapping[str, int],

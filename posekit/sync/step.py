@@ -94,6 +94,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
     offsets = {c: est.offsets.get(c, 0) for c in cams}
     confidence = {c: est.confidence.get(c, 0.0) for c in cams}
     method = "motion"
+    rivals: dict[str, int] = {}
     cs = calibration_set(trial)
     if cs is not None and cs.output.is_file():
         group = load_calibration(cs.output)
@@ -105,6 +106,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
             confidence = {c: max(confidence[c], geo.confidence.get(c, 0.0)) for c in cams}
             subframe = {c: round(v, 2) for c, (v, _) in geo.subframe.items()
                         if c not in fixed}
+            rivals = geo.rivals
             method = "motion + geometry"
         else:
             warnings.append(
@@ -121,6 +123,14 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
                 f"{cam}: no person detected in any frame of {pose_2d_path(trial, cam).name}"
                 f": offset {offsets[cam]} has low confidence (0.00); check that camera's "
                 f"video, or set [sync] offsets.{cam}")
+        elif confidence[cam] < LOW_CONFIDENCE and cam in rivals:
+            warnings.append(
+                f"{cam}: offset {offsets[cam]} has low confidence "
+                f"({confidence[cam]:.2f}): offset {rivals[cam]} "
+                f"({rivals[cam] - offsets[cam]:+d} frames) fits the geometry almost as "
+                "well, as happens when a movement repeats (walking, marching, cycling: one "
+                "cycle looks like the next); check the plot, record a distinct movement "
+                f"(a jump or a clap) at the start, or set [sync] offsets.{cam}")
         elif confidence[cam] < LOW_CONFIDENCE:
             warnings.append(
                 f"{cam}: offset {offsets[cam]} has low confidence "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from posekit.cli.main import cli
 from posekit.pose2d.table import Pose2D, write_pose2d
 from posekit.sync.geometry import (
     _columns,
+    _rival,
     _valid,
     clean_keypoints,
     geometry_offsets,
@@ -162,3 +164,38 @@ def test_geometry_ignores_a_constant_bias_of_one_camera() -> None:
         assert abs(value - trial.offsets[cam]) < 0.3, (cam, value)
         assert sigma < 0.2
     assert set(found.subframe) == {"cam2", "cam3", "cam4"}
+
+
+def test_rival_is_a_second_valley_of_the_error_curve() -> None:
+    cand = np.arange(-20, 21)
+    two_valleys = 2.0 - np.cos(2 * np.pi * (cand - 4) / 12) + 0.002 * np.abs(cand - 4)
+    assert _rival(cand, two_valleys) in (-8, 16)  # one cycle from the best, 4
+    assert _rival(cand, np.ones(cand.size)) is None  # flat: a still person, no rival
+    assert _rival(cand, 1.0 + 0.01 * np.abs(cand)) is None  # one valley
+
+
+def test_repeated_movement_names_the_rival_offset(tmp_path: Path) -> None:
+    """Two cameras filming marching in place: the geometry fits one step cycle later almost
+    as well; the warning names that offset and why."""
+    trial = make_sync_trial(n_cams=2, fps=30.0, duration=12.0, seed=0, motion="march")
+    root = tmp_path / "p"
+    raw, pose2d = root / "s1" / "videos-raw", root / "s1" / "pose-2d"
+    raw.mkdir(parents=True)
+    (root / "config.toml").write_text('nesting = 1\n[triangulation]\ncam_regex = "-(cam[0-9])$"\n')
+    for cam, pose in trial.poses.items():
+        (raw / f"t-{cam}.mp4").touch()
+        pose.metadata["fps"] = trial.fps
+        write_pose2d(pose, pose2d / f"t-{cam}.h5")
+    save_calibration(trial.group, root / "calibration" / "calibration.toml")
+    result = CliRunner().invoke(cli, ["sync", "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    text = (root / "s1" / "sync" / "t.toml").read_text()
+    found = read_sync(root / "s1" / "sync" / "t.toml")["cam2"]
+    assert abs(found - trial.offsets["cam2"]) <= 1  # two cameras: no joint refinement
+    assert f"cam2: offset {found} has low confidence" in text, text
+    rival = re.search(r"offset (-?\d+) \(([-+]\d+) frames\) fits", text)
+    assert rival is not None, text
+    assert int(rival.group(1)) - found == int(rival.group(2))
+    assert abs(int(rival.group(2))) >= 30  # about one step cycle (or more) away
+    assert "fits the geometry almost as well, as happens when a movement repeats" in text
+    assert "offsets.cam2" in text
