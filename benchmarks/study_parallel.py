@@ -8,7 +8,9 @@ per trial. Each run starts from a fresh copy without outputs; worker start-up is
 The outputs of every run are checked to be identical to the first run's.
 
 Run: ``python benchmarks/study_parallel.py [--seconds S] [--executor local|dask|both]
-[--repeat N]`` (``--quick``: 1 s trials, a smoke run). ``--executor dask`` runs on a
+[--repeat N]`` (``--quick``: 1 s trials, a smoke run). The table keeps the best run per
+setting; the line below it gives each repeat's own 1-to-2-worker ratio and their median,
+which shows the run-to-run spread. ``--executor dask`` runs on a
 ``dask.distributed`` LocalCluster of 1 and 2 worker processes (cluster start-up not timed),
 with the worker environment that docs/compute.md recommends (:data:`DASK_WORKER_ENV`).
 """
@@ -178,6 +180,12 @@ def main() -> None:
             name = "local process pool" if mode == "local" else "Dask LocalCluster"
             lines.append(f"| {name} | {workers} | {best:.1f} s | {frames / best:.1f} | "
                          f"{one / best:.2f} x |")
+    for mode in modes:  # each repeat's own 1-worker / 2-worker ratio: the run-to-run spread
+        pairs = [a / b for a, b in zip(results[(mode, 1)], results[(mode, 2)], strict=True)]
+        name = "local process pool" if mode == "local" else "Dask LocalCluster"
+        lines.append(f"\n{name}, speed-up of each pair of runs (1 then 2 workers): "
+                     f"{', '.join(f'{r:.2f} x' for r in pairs)}; median "
+                     f"{float(np.median(pairs)):.2f} x.")
     lines += ["", f"Outputs identical across runs: {'yes' if identical else 'NO'}."]
     text = "\n".join(lines)
     print("\n" + text)
