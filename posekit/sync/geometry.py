@@ -25,7 +25,6 @@ is to the rounding boundary, which enters its confidence.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from posekit.camera.model import CameraGroup
+from posekit.numerics import nanmedian
 from posekit.pose2d.table import Pose2D
 from posekit.skeletons import limb_joint_indices
 from posekit.sync.motion import MIN_LIKELIHOOD
@@ -74,9 +74,7 @@ def residual_error(resid: FloatArray, debias: bool = True) -> float:
     if debias:
         seen = np.isfinite(resid[..., 0])
         enough = seen.sum(axis=-2, keepdims=True) >= max(3, resid.shape[-3] // 5)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN keypoints
-            centre = np.nanmedian(resid, axis=-3, keepdims=True)
+        centre = nanmedian(resid, axis=-3, keepdims=True)  # all-NaN keypoints: NaN
         resid = np.where(enough[..., None], resid - centre, np.nan)
     err = np.hypot(resid[..., 0], resid[..., 1])
     err = err[np.isfinite(err)]
@@ -200,10 +198,8 @@ def lag_correction(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[
     ok = np.isfinite(resid).all(axis=-1) & np.isfinite(v).all(axis=-1)
     if ok.sum() < MIN_PAIRS:
         return float("nan"), float("nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rc, vc = ((a - np.nanmedian(np.where(ok[..., None], a, np.nan), axis=0))[ok]
-                  for a in (resid, v))
+    rc, vc = ((a - nanmedian(np.where(ok[..., None], a, np.nan), axis=0))[ok]
+              for a in (resid, v))
     # a wrong detection in an anchor view makes its point jump: such velocities would
     # outweigh all others in the slope, so they are left out
     speed = np.hypot(*vc.T)
