@@ -123,20 +123,16 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
                 f"{cam}: no person detected in any frame of {pose_2d_path(trial, cam).name}"
                 f": offset {offsets[cam]} has low confidence (0.00); check that camera's "
                 f"video, or set [sync] offsets.{cam}")
-        elif confidence[cam] < LOW_CONFIDENCE and cam in rivals:
-            warnings.append(
-                f"{cam}: offset {offsets[cam]} has low confidence "
-                f"({confidence[cam]:.2f}): offset {rivals[cam]} "
-                f"({rivals[cam] - offsets[cam]:+d} frames) fits the geometry almost as "
-                "well, as happens when a movement repeats (walking, marching, cycling: one "
-                "cycle looks like the next); check the plot, record a distinct movement "
-                f"(a jump or a clap) at the start, or set [sync] offsets.{cam}")
         elif confidence[cam] < LOW_CONFIDENCE:
-            warnings.append(
-                f"{cam}: offset {offsets[cam]} has low confidence "
-                f"({confidence[cam]:.2f}): the person may be out of view or barely "
-                "moving in it; check the plot, record a longer clip with a distinct "
-                f"movement (a jump or a clap), or set [sync] offsets.{cam}")
+            why = (f"offset {rivals[cam]} ({rivals[cam] - offsets[cam]:+d} frames) fits the "
+                   "geometry almost as well, as happens when a movement repeats (walking, "
+                   "marching, cycling: one cycle looks like the next); check the plot, "
+                   "record a distinct movement (a jump or a clap) at the start"
+                   if cam in rivals else
+                   "the person may be out of view or barely moving in it; check the plot, "
+                   "record a longer clip with a distinct movement (a jump or a clap)")
+            warnings.append(f"{cam}: offset {offsets[cam]} has low confidence "
+                            f"({confidence[cam]:.2f}): {why}, or set [sync] offsets.{cam}")
     record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
                   confidence={c: round(v, 3) for c, v in confidence.items()},
                   frames={c: p.n_frames for c, p in poses.items()})

@@ -25,6 +25,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 from scipy.signal import butter, sosfiltfilt
 
+from posekit.numerics import nanmedian
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.intp]
@@ -80,10 +82,7 @@ def _running_median(values: FloatArray, window: int) -> FloatArray:
     out = np.full(flat.shape, np.nan)
     if present.any():
         # Every selected window holds at least its own centre, so no slice is all-NaN.
-        ordered = np.sort(windows[present], axis=-1)  # NaNs sort last
-        count = np.isfinite(ordered).sum(axis=-1)
-        rows = np.arange(len(ordered))
-        out[present] = 0.5 * (ordered[rows, (count - 1) // 2] + ordered[rows, count // 2])
+        out[present] = nanmedian(windows[present], axis=-1)
     return out.reshape(values.shape)
 
 

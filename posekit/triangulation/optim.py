@@ -36,6 +36,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import cho_solve_banded, cholesky_banded
 
+from posekit.numerics import nanmedian
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 #: Views whose error exceeds this many thresholds are ignored after the first iterations.
@@ -180,9 +182,15 @@ class _Problem:
     pair_scale: FloatArray  # (p,) 100 * scale / L ... set per length
     lengths: FloatArray  # (p,)
     smooth: _SmoothTerms
-    rot_products: tuple[FloatArray, ...]
-    cam_matrix: FloatArray  # (4, c * 3), :func:`_camera_matrix`
-    focal_full: FloatArray  # (n, k, c) the focal lengths, broadcast
+    # derived from the above, for the hot loop
+    rot_products: tuple[FloatArray, ...] = field(init=False)  # :func:`_rotation_products`
+    cam_matrix: FloatArray = field(init=False)  # (4, c * 3), :func:`_camera_matrix`
+    focal_full: FloatArray = field(init=False)  # (n, k, c) the focal lengths, broadcast
+
+    def __post_init__(self) -> None:
+        self.rot_products = _rotation_products(self.ext)
+        self.cam_matrix = _camera_matrix(self.ext)
+        self.focal_full = np.broadcast_to(self.focal, self.base.shape).copy()
 
 
 def _project(prob: _Problem, x: FloatArray) -> Projected:
@@ -367,8 +375,7 @@ def _solve(blocks: FloatArray, prob: _Problem, coupling: FloatArray, rhs: FloatA
 
 def _median_lengths(x: FloatArray, pairs: NDArray[np.int64]) -> FloatArray:
     d = _norm3(x[:, pairs[:, 0]] - x[:, pairs[:, 1]])
-    with np.errstate(invalid="ignore"):
-        return np.nanmedian(np.where(np.isfinite(d), d, np.nan), axis=0)
+    return nanmedian(np.where(np.isfinite(d), d, np.nan), axis=0)
 
 
 def optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights: FloatArray,
@@ -456,8 +463,7 @@ def _optimize(extrinsics: FloatArray, focal: FloatArray, xy: FloatArray, weights
     ok = np.isfinite(lengths) & (lengths > 0)
     pairs, scale_arr, lengths, given = pairs[ok], scale_arr[ok], lengths[ok], given[ok]
     prob = _Problem(extrinsics, focal, xy0, base, pairs, 100.0 * scale_arr / lengths,
-                    lengths, smooth, _rotation_products(extrinsics), _camera_matrix(extrinsics),
-                    np.broadcast_to(focal, base.shape).copy())
+                    lengths, smooth)
     thr = float(settings.reproj_error_threshold)
     # keypoints without data still need a well-posed system: a tiny pull to the start
     damping = 1e-6 * (1.0 + float(np.max(focal)) ** 2 / 1e6)

@@ -25,7 +25,7 @@ from posekit.sync.geometry import (
 )
 from posekit.sync.motion import motion_offsets
 from posekit.sync.step import read_sync
-from posekit.synthetic.sync_data import make_sync_trial
+from posekit.synthetic.sync_data import SyncTrial, make_sync_trial
 
 
 @pytest.mark.parametrize(("n_cams", "fps", "seed"), [(3, 30.0, 0), (4, 60.0, 1), (6, 30.0, 2)])
@@ -50,10 +50,8 @@ def test_geometry_finds_offsets_the_motion_cannot(tmp_path: Path) -> None:
     assert refined == trial.offsets
 
 
-@pytest.mark.parametrize("kind", ["absent", "static"])
-def test_camera_without_usable_motion_gets_a_warning(tmp_path: Path, kind: str) -> None:
-    trial = make_sync_trial(n_cams=3, fps=30.0, duration=12.0, seed=3,
-                            **{f"{kind}_camera": "cam3"})
+def _synced_project(tmp_path: Path, trial: SyncTrial) -> Path:
+    """A project with ``trial``'s 2D and calibration as trial s1/t, after `posekit sync`."""
     root = tmp_path / "p"
     raw, pose2d = root / "s1" / "videos-raw", root / "s1" / "pose-2d"
     raw.mkdir(parents=True)
@@ -65,6 +63,14 @@ def test_camera_without_usable_motion_gets_a_warning(tmp_path: Path, kind: str) 
     save_calibration(trial.group, root / "calibration" / "calibration.toml")
     result = CliRunner().invoke(cli, ["sync", "-p", str(root)])
     assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.mark.parametrize("kind", ["absent", "static"])
+def test_camera_without_usable_motion_gets_a_warning(tmp_path: Path, kind: str) -> None:
+    trial = make_sync_trial(n_cams=3, fps=30.0, duration=12.0, seed=3,
+                            **{f"{kind}_camera": "cam3"})
+    root = _synced_project(tmp_path, trial)
     sync_file = root / "s1" / "sync" / "t.toml"
     text = sync_file.read_text()
     assert "cam3" in text and "low confidence" in text and "offsets.cam3" in text
@@ -178,17 +184,7 @@ def test_repeated_movement_names_the_rival_offset(tmp_path: Path) -> None:
     """Two cameras filming marching in place: the geometry fits one step cycle later almost
     as well; the warning names that offset and why."""
     trial = make_sync_trial(n_cams=2, fps=30.0, duration=12.0, seed=0, motion="march")
-    root = tmp_path / "p"
-    raw, pose2d = root / "s1" / "videos-raw", root / "s1" / "pose-2d"
-    raw.mkdir(parents=True)
-    (root / "config.toml").write_text('nesting = 1\n[triangulation]\ncam_regex = "-(cam[0-9])$"\n')
-    for cam, pose in trial.poses.items():
-        (raw / f"t-{cam}.mp4").touch()
-        pose.metadata["fps"] = trial.fps
-        write_pose2d(pose, pose2d / f"t-{cam}.h5")
-    save_calibration(trial.group, root / "calibration" / "calibration.toml")
-    result = CliRunner().invoke(cli, ["sync", "-p", str(root)])
-    assert result.exit_code == 0, result.output
+    root = _synced_project(tmp_path, trial)
     text = (root / "s1" / "sync" / "t.toml").read_text()
     found = read_sync(root / "s1" / "sync" / "t.toml")["cam2"]
     assert abs(found - trial.offsets["cam2"]) <= 1  # two cameras: no joint refinement

@@ -10,11 +10,9 @@ import scipy.sparse as sp
 from scipy.spatial.transform import Rotation
 
 from posekit.triangulation.optim import (
-    _camera_matrix,
     _Problem,
     _project,
     _reprojection,
-    _rotation_products,
     _Smoothness,
     _SmoothTerms,
 )
@@ -64,8 +62,7 @@ def _problem(n: int, k: int, c: int, rng: np.random.Generator) -> tuple[_Problem
     base = rng.uniform(0.5, 1.0, size=(n, k, c))
     smooth = _SmoothTerms([_Smoothness(n, k, 2, 1.0, 0.5)])
     prob = _Problem(ext, focal, xy, base, np.zeros((0, 2), np.int64), np.zeros(0),
-                    np.zeros(0), smooth, _rotation_products(ext), _camera_matrix(ext),
-                    np.broadcast_to(focal, base.shape).copy())
+                    np.zeros(0), smooth)
     return prob, x
 
 
