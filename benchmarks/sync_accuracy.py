@@ -14,11 +14,14 @@
    shifted data - estimate on the unshifted data - shift), since the recording itself
    need not be perfectly synchronised. For this method and, for comparison, the previous
    one (raw reprojection errors, no joint step). ``--curves`` prints the error curves.
+   ``--timing`` compares, view by view, the timing of the two detectors' keypoints
+   (:func:`detector_timing`): no geometry involved, so it tells a detector's errors from
+   the cameras' timing.
    Data path: ``--data`` or ``POSEKIT_DATA`` (default ``../shared/data``); skipped when
    absent.
 
 Run: ``python benchmarks/sync_accuracy.py [--seeds 5] [--quick] [--skip-synthetic]
-[--curves]``.
+[--curves] [--timing]``.
 """
 
 from __future__ import annotations
@@ -157,7 +160,56 @@ def print_curves(poses: dict[str, Pose2D], group: CameraGroup, fps: float) -> No
               + f" | {lag[np.nanargmax(r)]:+d} |")
 
 
-def real(data: Path, sources: list[str], cache: Path, curves: bool) -> None:
+def view_lag(a: np.ndarray, b: np.ndarray, step: int = 2) -> tuple[float, float, int]:
+    """How many frames keypoints ``a`` (frames, keypoints, 2) trail keypoints ``b`` of the
+    same view: the robust (Huber) slope ``d`` in ``a(i) - b(i) = bias - d * b'(i)``, with
+    ``b'`` the central-difference velocity over ``step`` frames and both sides centred per
+    keypoint on their medians (so ``a(i)`` is about ``b(i - d)``); with its standard error
+    and the number of observations."""
+    from posekit.numerics import nanmedian
+
+    vel = np.full_like(b, np.nan)
+    vel[step:-step] = (b[2 * step:] - b[:-2 * step]) / (2 * step)
+    resid = a - b
+    ok = np.isfinite(resid).all(axis=-1) & np.isfinite(vel).all(axis=-1)
+    rc, vc = ((x - nanmedian(np.where(ok[..., None], x, np.nan), axis=0))[ok]
+              for x in (resid, vel))
+    weight, d, scale = np.ones(len(rc)), 0.0, 1.0
+    for _ in range(50):
+        d = -float(np.sum(weight[:, None] * rc * vc) / np.sum(weight[:, None] * vc * vc))
+        norm = np.hypot(*(rc + d * vc).T)
+        scale = 1.4826 * float(np.median(norm)) + 1e-9
+        weight = np.minimum(1.0, 1.5 * scale / np.maximum(norm, 1e-12))
+    return d, scale / float(np.sqrt(np.sum(weight[:, None] * vc * vc))), len(rc)
+
+
+def detector_timing(demo: Path, cache: Path) -> None:
+    """Per view, how many frames posekit's MediaPipe keypoints trail Pose2Sim's OpenPose
+    ones (the 12 limb keypoints and the nose, confident in both). A per-frame detector has
+    no time lag of its own, so a lag that differs between views means the detectors'
+    errors differ with the direction of motion in those views; the relative column is
+    what the geometry would see as a sub-frame offset if OpenPose's timing were exact."""
+    from posekit.skeletons import LIMB_JOINTS
+
+    mp, op = load_2d(demo, "mediapipe", cache), load_2d(demo, "openpose", cache)
+    names = [f"{side}_{joint}" for side in ("left", "right") for joint in LIMB_JOINTS] + ["nose"]
+    print("\nMediaPipe against OpenPose, view by view (frames; + = MediaPipe later):")
+    print("| camera | MediaPipe trails OpenPose by | relative to " + REF + " | observations |")
+    print("| --- | --- | --- | --- |")
+    lags = {}
+    for c in mp:
+        m, o = mp[c], op[c]
+        n = min(m.n_frames, o.n_frames)
+        mi, oi = ([p.keypoints.index(k) for k in names] for p in (m, o))
+        a, b = m.xy[:n, mi].copy(), o.xy[:n, oi].copy()
+        a[m.likelihood[:n, mi] < 0.5], b[o.likelihood[:n, oi] < 0.3] = np.nan, np.nan
+        lags[c] = view_lag(a, b)
+    for c, (d, se, count) in lags.items():
+        print(f"| {c} | {d:+.2f} ± {se:.2f} | {d - lags[REF][0]:+.2f} | {count} |")
+
+
+def real(data: Path, sources: list[str], cache: Path, curves: bool, timing: bool = False
+         ) -> None:
     from posekit.calibration.imports import import_calibration
 
     demo = data / "pose2sim-demo"
@@ -167,6 +219,8 @@ def real(data: Path, sources: list[str], cache: Path, curves: bool) -> None:
     group = import_calibration(demo / "calibration" / "Calib.qca.txt")
     cache.mkdir(parents=True, exist_ok=True)
     fps = 60.0
+    if timing:
+        detector_timing(demo, cache)
     for source in sources:
         poses = load_2d(demo, source, cache)
         print(f"\n### Real trial, {source} 2D: {', '.join(poses)}, "
@@ -225,6 +279,8 @@ def main() -> None:
     parser.add_argument("--curves", action="store_true",
                         help="print the error curves and motion correlation of the real "
                              "trial")
+    parser.add_argument("--timing", action="store_true",
+                        help="compare the timing of the two detectors' keypoints per view")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--skip-real", action="store_true")
     args = parser.parse_args()
@@ -232,7 +288,7 @@ def main() -> None:
         synthetic(args.seeds, args.quick)
     if not args.skip_real:
         sources = ["mediapipe", "openpose"] if args.pose2d == "both" else [args.pose2d]
-        real(args.data, sources, args.cache, args.curves)
+        real(args.data, sources, args.cache, args.curves, args.timing)
 
 
 if __name__ == "__main__":
