@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from posekit.compute.tasks import LOG_FORMAT
 from posekit.errors import PosekitError
 from posekit.io.atomic import WRITE_ERRNOS, write_error_message
 
@@ -67,7 +68,7 @@ def overwrite_option(func: F) -> F:
 
 def setup_logging(verbosity: int) -> None:
     level = logging.INFO - 10 * verbosity
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s: %(message)s")
+    logging.basicConfig(level=max(level, logging.DEBUG), format=LOG_FORMAT)
 
 
 @contextlib.contextmanager
@@ -82,6 +83,17 @@ def domain_errors() -> Iterator[None]:
         if exc.errno not in WRITE_ERRNOS or not exc.filename:
             raise
         raise click.ClickException(write_error_message(exc.filename, exc)) from None
+
+
+def failure_line(unit: str, message: str) -> str:
+    """``FAILED unit: message``, naming the unit once: step messages name their trial
+    themselves (``trial s1/t: ...`` or ``s1/t: ...``) so that they read well in logs and
+    from Python, and that start is dropped here."""
+    for start in (f"trial {unit}: ", f"{unit}: "):
+        if message.startswith(start):
+            message = message[len(start):]
+            break
+    return f"FAILED {unit}: {message}"
 
 
 def echo_summaries(summaries: Sequence[Any]) -> bool:
@@ -103,7 +115,7 @@ def echo_summaries(summaries: Sequence[Any]) -> bool:
             parts = ["nothing to do"]
         click.echo(f"{summary.step}: " + ", ".join(parts))
         for res in summary.failed:
-            click.secho(f"  FAILED {res.unit}: {res.message}", fg="red", err=True)
+            click.secho(f"  {failure_line(res.unit, res.message)}", fg="red", err=True)
             all_ok = False
         for res in summary.blocked:
             click.secho(f"  {res.unit}: {res.message}", fg="yellow", err=True)

@@ -10,6 +10,7 @@ from posekit import __version__
 from posekit.cli.common import (
     domain_errors,
     echo_summaries,
+    failure_line,
     jobs_option,
     overwrite_option,
     project_config,
@@ -235,7 +236,7 @@ def _label(project_dir: Path, session: str | None, trial: str | None, overwrite:
         try:
             written = func(tr, overwrite=overwrite)
         except PosekitError as exc:
-            click.secho(f"  FAILED {tr.key}: {exc}", fg="red", err=True)
+            click.secho(f"  {failure_line(tr.key, str(exc))}", fg="red", err=True)
             failed += 1
             continue
         click.echo(f"{tr.key}: {len(written)} video(s) written"
@@ -278,7 +279,7 @@ def report(project_dir: Path, session: str | None, trial: str | None) -> None:
         click.echo(f"{key}: {path}")
     click.echo(f"index: {result.index}")
     for key, msg in result.failed.items():
-        click.secho(f"  FAILED {key}: {msg}", fg="red", err=True)
+        click.secho(f"  {failure_line(key, msg)}", fg="red", err=True)
     if result.failed:
         raise click.ClickException(f"{len(result.failed)} trial(s) without a report")
 

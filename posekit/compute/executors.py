@@ -72,9 +72,13 @@ class LocalPool:
         self._pool = self._start()
 
     def _start(self) -> cf.ProcessPoolExecutor:
+        # workers print warnings and errors; everything once the command line was asked
+        # for debug output (-v); the run's INFO lines come from this process
+        level = logging.getLogger().getEffectiveLevel()
+        level = level if level < logging.INFO else logging.WARNING
         return cf.ProcessPoolExecutor(max_workers=self.workers,
                                       mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=init_worker)
+                                      initializer=init_worker, initargs=(level,))
 
     def submit(self, task: Task, overwrite: bool) -> Any:
         with single_threaded_children():  # the pool starts its processes in submit

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import sys
 import time
@@ -46,9 +47,16 @@ class _NotATerminal:
         return getattr(self._stream, name)
 
 
-def init_worker() -> None:
-    """Initializer of the local process pool's workers."""
+#: how the command line prints log records (posekit.cli.common.setup_logging); workers
+#: print theirs the same way
+LOG_FORMAT = "%(levelname)s: %(message)s"
+
+
+def init_worker(level: int = logging.WARNING) -> None:
+    """Initializer of the local process pool's workers: bars hidden, and log records of
+    ``level`` and above printed as the command line prints its own (``WARNING: ...``)."""
     sys.stderr = _NotATerminal(sys.stderr)  # type: ignore[assignment]
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
 
 
 @contextlib.contextmanager

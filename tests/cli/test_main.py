@@ -67,3 +67,11 @@ def test_console_script_runs() -> None:
     out = subprocess.run([sys.executable, "-m", "posekit", "--version"], capture_output=True,
                          text=True, check=True)
     assert "posekit" in out.stdout
+
+
+def test_a_failure_names_its_unit_once() -> None:
+    from posekit.cli.common import failure_line
+
+    assert failure_line("s1/t", "trial s1/t: no 3D point") == "FAILED s1/t: no 3D point"
+    assert failure_line("s1/t", "s1/t: no angle") == "FAILED s1/t: no angle"
+    assert failure_line("s1/t", "trial s1/tt: other") == "FAILED s1/t: trial s1/tt: other"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from posekit.cli.main import cli
 from posekit.compute import executors, run
 from posekit.compute.executors import DaskCluster, LocalPool, WorkerLost
+from posekit.compute.graph import Task
 from posekit.project import Project
 
 
@@ -77,3 +79,24 @@ def test_lost_tasks_are_described_clearly() -> None:
     assert "unexpected ValueError: x" in dask.describe_error(ValueError("x"))
     local = LocalPool.__new__(LocalPool)
     assert "worker process running it died 2 times" in local.describe_error(WorkerLost())
+
+
+@pytest.mark.parametrize(("level", "shown"), [
+    (logging.INFO, ["WARNING: s1/t: a warning record"]),
+    (logging.DEBUG, ["DEBUG: s1/t: a debug record", "INFO: s1/t: an info record",
+                     "WARNING: s1/t: a warning record"]),
+])
+def test_workers_print_log_records_as_the_command_line_does(
+        level: int, shown: list[str], capfd: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task's warnings reach the terminal with their level, as in the single-step
+    commands; INFO lines too (and DEBUG) once the command line was asked for -v."""
+    monkeypatch.setattr(logging.getLogger(), "level", level)
+    pool = LocalPool(1)
+    try:
+        task = Task("sync", "s1/t", None, "logging_task:log_levels", (), (), 0)  # type: ignore[arg-type]
+        assert pool.result(pool.submit(task, False)).ok
+    finally:
+        pool.close()
+    lines = [line for line in capfd.readouterr().err.splitlines() if "record" in line]
+    assert lines == shown

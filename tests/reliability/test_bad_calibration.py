@@ -214,7 +214,7 @@ def test_calibration_of_another_camera_set_up(tmp_path: Path) -> None:
     result = posekit("triangulate", "-p", project.root)
     message = one_line(result.output)
     assert result.exit_code == 1
-    assert ("FAILED s1/t: trial s1/t: no 3D point could be reconstructed: the cameras' "
+    assert ("FAILED s1/t: no 3D point could be reconstructed: the cameras' "
             "detections never agree on a position; check that the calibration is of this "
             "camera set-up and the offsets") in message
     assert project.written("triangulate") == [] and partials(project.root) == []

@@ -111,7 +111,7 @@ def test_different_frame_rates_in_2d_files(tmp_path: Path, truth: SyncTrial, ste
     result = posekit(step, "-p", project.root)
     assert result.exit_code == 1
     message = failed(result.output, step)
-    assert ("trial s1/t: its cameras recorded at different frame rates (cam1 30 fps (2D file), "
+    assert ("FAILED s1/t: its cameras recorded at different frame rates (cam1 30 fps (2D file), "
             "cam2 25 fps (2D file), cam3 30 fps (2D file))") in message
     assert "run `posekit detect --overwrite`" in message
     assert_nothing_written(project, step)
@@ -150,7 +150,7 @@ def test_recordings_that_do_not_overlap(tmp_path: Path, truth: SyncTrial) -> Non
     project = build(tmp_path / "p", poses, truth.group)
     project.write_sync({"cam1": 0, "cam2": 3, "cam3": 0})
     message = failed(posekit("triangulate", "-p", project.root).output, "triangulate")
-    assert (f"trial s1/t: with the offsets from {project.sync.resolve()}, no frame was recorded "
+    assert (f"FAILED s1/t: with the offsets from {project.sync.resolve()}, no frame was recorded "
             "by every camera (reference frames each recorded: cam1 0 to 59, cam2 3 to 62, "
             "cam3 0 to 2); check the offsets (`posekit sync --overwrite`, or [sync] offsets) "
             "and the shortest videos") in message
@@ -177,7 +177,7 @@ def test_2d_files_of_different_detectors(tmp_path: Path, truth: SyncTrial) -> No
     project = build(tmp_path / "p", poses, truth.group)
     for step in ("sync", "triangulate"):
         message = failed(posekit(step, "-p", project.root).output, step)
-        assert (f"trial s1/t: camera cam2's 2D file ({project.pose_2d('cam2').resolve()}) has "
+        assert (f"FAILED s1/t: camera cam2's 2D file ({project.pose_2d('cam2').resolve()}) has "
                 "keypoints ['kp0', 'kp1', 'kp2', 'kp3', 'kp4']... but cam1's has ['nose', "
                 "'left_eye_inner', 'left_eye', 'left_eye_outer', 'right_eye_inner']...; all "
                 "cameras need the same detector / skeleton") in message
@@ -216,7 +216,7 @@ def test_camera_missing_from_calibration(tmp_path: Path, truth: SyncTrial,
     result = posekit("triangulate", "-p", project.root)
     assert result.exit_code == 1
     message = failed(result.output, "triangulate")
-    assert (f"trial s1/t: cameras ['cam3'] have videos (t-cam3.mp4) but are not in "
+    assert (f"FAILED s1/t: cameras ['cam3'] have videos (t-cam3.mp4) but are not in "
             f"{project.calibration.resolve()} (it has ['cam1', 'cam2']); recalibrate with every "
             "camera of the trial") in message
     assert_nothing_written(project, "triangulate")
@@ -268,7 +268,7 @@ def test_run_all_with_mismatched_cameras(tmp_path: Path, truth: SyncTrial) -> No
     assert result.exit_code == 1, result.output
     assert "sync: 2 done" in message
     assert "triangulate: 1 done, 0 skipped, 1 failed" in message
-    assert "FAILED s1/t: trial s1/t: cameras ['cam3'] have videos (t-cam3.mp4) but are not " \
+    assert "FAILED s1/t: cameras ['cam3'] have videos (t-cam3.mp4) but are not " \
         "in" in message
     assert "angles: 1 done, 0 skipped, 0 failed, 1 not run" in message
     assert "s1/t: not run: triangulate s1/t failed" in message
@@ -333,11 +333,11 @@ def test_only_one_camera_sees_the_person(tmp_path: Path, truth: SyncTrial, step:
     assert result.exit_code == 1
     message = failed(result.output, step)
     if step == "sync":
-        assert ("trial s1/t: only camera cam2 detected the person (cameras cam1, cam3 have no "
+        assert ("FAILED s1/t: only camera cam2 detected the person (cameras cam1, cam3 have no "
                 "keypoint in any frame), so no offset can be estimated") in message
         assert project.written("sync") == []
     else:
-        assert ("trial s1/t: only camera cam2 detected the person in the 55 frames all "
+        assert ("FAILED s1/t: only camera cam2 detected the person in the 55 frames all "
                 "cameras recorded (reference frames 3 to 57, offsets from") in message
         assert "check the other cameras' videos and 2D files (cam1, cam3)" in message
         assert project.written("triangulate") == []
@@ -360,7 +360,7 @@ def test_cameras_that_never_see_the_person_at_the_same_time(tmp_path: Path, trut
     project.write_sync({"cam1": 0, "cam2": 0, "cam3": 0})
     result = posekit("triangulate", "-p", project.root)
     message = failed(result.output, "triangulate")
-    assert ("trial s1/t: no two cameras saw a keypoint at the same time in the 60 frames all "
+    assert ("FAILED s1/t: no two cameras saw a keypoint at the same time in the 60 frames all "
             "cameras recorded (reference frames 0 to 59); check the offsets (from "
             f"{project.sync.resolve()}): wrong ones shift the cameras' views of the person "
             "apart") in message

@@ -1,0 +1,14 @@
+"""A task that only logs, one record per level (imported by name in worker processes)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger("posekit.sync.step")
+
+
+def log_levels(unit: Any, overwrite: bool = False) -> None:
+    log.debug("%s: a debug record", unit)
+    log.info("%s: an info record", unit)
+    log.warning("%s: a warning record", unit)
