@@ -6,8 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from posekit.project.layout import Project, Trial
-from posekit.project.runner import StepSummary, freshness, run_step
+from posekit.project.lock import lock_units
+from posekit.project.runner import StepSummary, freshness, run_step, units_for
 from posekit.project.steps import PIPELINE, STEPS, calibration_set
+
+
+def unit_keys(trials: Sequence[Trial], steps: Sequence[str]) -> set[str]:
+    """The keys of the units (trials, calibration folders) ``steps`` work on."""
+    return {str(unit.key) for name in steps if name in STEPS
+            for unit in units_for(STEPS[name], trials)}
 
 
 def run_all(
@@ -25,10 +32,12 @@ def run_all(
     cluster whose scheduler address is ``scheduler`` (None: ``[compute]`` of the project
     config). Unavailable steps are reported, not run; later steps still run on whatever
     outputs exist. A failed task does not stop the others; its dependants are reported as
-    blocked (see :mod:`posekit.compute`)."""
+    blocked (see :mod:`posekit.compute`). Another command already working on any of
+    these trials is an error (:mod:`posekit.project.lock`)."""
     from posekit.compute.run import run_tasks
 
-    return run_tasks(project, trials, steps, overwrite, progress, jobs, scheduler)
+    with lock_units(project.root, unit_keys(trials, steps)):
+        return run_tasks(project, trials, steps, overwrite, progress, jobs, scheduler)
 
 
 def run_steps(
@@ -40,8 +49,9 @@ def run_steps(
     jobs: int | None = None,
 ) -> list[StepSummary]:
     """Run ``steps`` one after the other in this process, each over every trial (what
-    the single-step commands do)."""
-    return [run_step(name, project, trials, overwrite, progress, jobs) for name in steps]
+    the single-step commands do), holding the trials' locks as :func:`run_all` does."""
+    with lock_units(project.root, unit_keys(trials, steps)):
+        return [run_step(name, project, trials, overwrite, progress, jobs) for name in steps]
 
 
 @dataclass(frozen=True)

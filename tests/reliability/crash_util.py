@@ -37,6 +37,7 @@ import numpy as np
 import pytest
 
 from posekit.io.video import iter_frames, write_video
+from posekit.project.lock import LOCK_FOLDER
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
 POSEKIT = Path(sys.executable).with_name("posekit")
@@ -174,8 +175,10 @@ def _reap_group(pgid: int) -> None:
 
 
 def project_files(root: Path) -> dict[str, Path]:
-    """Every file of a project (hidden ones included) by path relative to it."""
-    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file of a project (hidden ones included) by path relative to it, except the
+    lock files (``.posekit-locks/``: bookkeeping of who runs, not outputs)."""
+    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*"))
+            if p.is_file() and p.relative_to(root).parts[0] != LOCK_FOLDER}
 
 
 def video_hashes(root: Path) -> dict[str, str]:

@@ -1,0 +1,119 @@
+"""One command at a time per trial: locks that keep two posekit runs off the same outputs.
+
+Two commands working on the same trial would do the work twice and, worse, each clears the
+temporary files that an interrupted run left beside its outputs, which may be the files the
+other one is writing. So :func:`lock_units` takes an exclusive lock per unit (trial or
+calibration folder) before a run starts, and a second command that wants any of them stops
+at once with a message that names the units and the command holding them. Commands on
+different trials of one project (one cluster job per session, say) do not wait for each
+other.
+
+The locks are operating-system file locks (``flock`` on Linux and macOS, ``msvcrt`` on
+Windows) on small files in ``<project>/.posekit-locks/``: the system releases them as soon
+as the process holding them ends, even when it is killed, so a lock is never left behind.
+Each file holds a line about its last holder (process, host, command, start time) for the
+message. Where the folder cannot be written or the file system has no locks, the run goes
+on unlocked (a debug message says so).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import re
+import socket
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from posekit.errors import PosekitError
+
+log = logging.getLogger(__name__)
+
+LOCK_FOLDER = ".posekit-locks"
+
+
+class ProjectBusy(PosekitError):
+    """Units this command needs are held by another posekit command."""
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    """Take the lock on ``handle`` without waiting; False when another process holds it."""
+    try:
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK):
+            return False
+        raise
+    return True
+
+
+def lock_path(root: Path, key: str) -> Path:
+    """The lock file of unit ``key`` (``session/trial`` or a calibration folder's key)."""
+    readable = re.sub(r"[^\w.-]+", "_", key).strip("_")[:60] or "project"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:8]
+    return root / LOCK_FOLDER / f"{readable}-{digest}.lock"
+
+
+def _holder() -> str:
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "python"
+    return (f"process {os.getpid()} on {socket.gethostname()}, `{command[:120]}`, "
+            f"since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+
+
+@contextlib.contextmanager
+def lock_units(root: Path, keys: Iterable[str]) -> Iterator[None]:
+    """Hold the locks of units ``keys`` of the project at ``root`` for the block. Raises
+    :class:`ProjectBusy`, holding none, when another process holds any of them."""
+    keys = sorted(set(keys))
+    held: list[IO[str]] = []
+    busy: dict[str, list[str]] = {}  # holder -> units
+    try:
+        for key in keys:
+            path = lock_path(root, key)
+            try:
+                path.parent.mkdir(exist_ok=True)
+                handle: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                log.debug("no lock for %s (%s); running unlocked", key, exc)
+                continue
+            try:
+                taken = _try_lock(handle)
+            except OSError as exc:  # a file system without locks
+                log.debug("no lock for %s (%s); running unlocked", key, exc)
+                handle.close()
+                continue
+            if not taken:
+                handle.seek(0)
+                holder = handle.read().strip() or "a process that did not say which"
+                handle.close()
+                busy.setdefault(holder, []).append(key)
+                continue
+            handle.seek(0)
+            handle.truncate()
+            handle.write(_holder() + "\n")
+            handle.flush()
+            held.append(handle)
+        if busy:
+            who = "; ".join(f"{', '.join(units)} by {holder}" for holder, units in busy.items())
+            raise ProjectBusy(
+                f"another posekit command is working on the same trials: {who}. Wait for "
+                "it to end, or leave these out (--session, --trial); its locks go as soon "
+                "as it ends, even if it is killed")
+        yield
+    finally:
+        for file in held:
+            file.close()  # closing the file releases its lock
