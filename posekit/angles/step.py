@@ -50,7 +50,7 @@ def trial_fps(trial: Trial) -> tuple[float, str]:
             raise PosekitError(f"{quality}: cannot read it ({exc}); rerun "
                                "`posekit triangulate --overwrite`") from None
         if fps:
-            return float(fps), str(quality)
+            return float(fps), trial.session.project.relative(quality)
     from posekit.pose2d.table import read_pose2d
 
     for cam in trial.cameras:
@@ -58,7 +58,7 @@ def trial_fps(trial: Trial) -> tuple[float, str]:
         if path.is_file():
             fps = read_pose2d(path).metadata.get("fps")
             if fps:
-                return float(fps), str(path)
+                return float(fps), trial.session.project.relative(path)
     from posekit.io.video import probe_video
 
     video = next(iter(trial.videos.values()))
@@ -67,7 +67,7 @@ def trial_fps(trial: Trial) -> tuple[float, str]:
     except PosekitError:
         fps = 0.0
     if fps and fps > 0:
-        return float(fps), str(video)
+        return float(fps), trial.session.project.relative(video)
     raise PosekitError(f"{trial.key}: no frame rate found (not in {quality.name}, the 2D "
                        f"files' metadata or {video.name}); rerun `posekit triangulate`")
 
@@ -218,7 +218,8 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     table = angle_table(columns, data.fnum, fps)
     out = angles_path(trial)
     record = {
-        "source": str(src), "fps": fps, "fps_source": fps_source, "frames": len(table),
+        "source": trial.session.project.relative(src), "fps": fps, "fps_source": fps_source,
+        "frames": len(table),
         "angles": {d.name: {"kind": d.kind, "keypoints": list(d.keypoints),
                             "convention": d.convention, "columns": d.columns}
                    for d in definitions},

@@ -213,6 +213,16 @@ class Project:
     def config(self) -> Config:
         return load_config([self.root / CONFIG_NAME])
 
+    def relative(self, path: str | os.PathLike[str]) -> str:
+        """``path`` as written in output files: relative to the project root (``/``
+        separators), so that the files stay the same when the project is moved or copied;
+        the absolute path for a file outside the project."""
+        path = Path(path)
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
     def configs_down_to(self, parts: tuple[str, ...]) -> tuple[Path, ...]:
         """config.toml files from the project root down through the folders ``parts``."""
         files = [self.root / CONFIG_NAME]

@@ -2,8 +2,8 @@
 
 Every step is run a second time with ``--overwrite`` on a copy of the clean reference
 project (crash_util) and its outputs are compared with the first run's: byte for byte,
-with the project folder's path replaced by a placeholder (the quality and angles JSON
-files name their source files by absolute path). The files of crash_util.RUN_DEPENDENT
+and no output names the project folder (files are named relative to it), so a moved or
+copied project gives the same bytes. The files of crash_util.RUN_DEPENDENT
 embed something run-dependent (HDF5 timestamps, a duration) and must be equal in data;
 if they become byte-identical, so much the better. No step uses random numbers (OpenCV's
 RANSAC in the board diagnosis seeds itself with a constant), so there is no seed to set.
@@ -11,6 +11,7 @@ RANSAC in the board diagnosis seeds itself with a constant), so there is no seed
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,9 @@ def test_every_step_run_twice_gives_the_same_outputs(
         problems, same_data = differences(ref, step, root)
         assert not problems, f"{step}: {problems}"
         data_only += same_data
+        absolute = [rel for rel in ref.outputs[step]
+                    if os.fsencode(root) in (root / rel).read_bytes()]
+        assert not absolute, f"{step}: {absolute} name the project folder"
     for rel in data_only:  # only the documented files may differ in bytes
         name = rel.rsplit("/", 1)[-1]
         assert Path(name).suffix in RUN_DEPENDENT or name in RUN_DEPENDENT, rel
