@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,6 +70,10 @@ def overwrite_option(func: F) -> F:
 def setup_logging(verbosity: int) -> None:
     level = logging.INFO - 10 * verbosity
     logging.basicConfig(level=max(level, logging.DEBUG), format=LOG_FORMAT)
+    if level <= logging.DEBUG:  # -v: FFmpeg's errors on damaged videos too
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "16")  # AV_LOG_ERROR
+    else:  # NumExpr's "defaulting to N threads" is no news to the user
+        logging.getLogger("numexpr").setLevel(logging.WARNING)
 
 
 @contextlib.contextmanager

@@ -22,6 +22,12 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_path
 
+#: FFmpeg's own lines about damaged data ("[h264 @ 0x...] error while decoding MB ...", one
+#: per broken block) are left out: posekit's message names the file and the frame where
+#: decoding stopped. OpenCV reads this when it first opens a video; `posekit -v` and a
+#: value set beforehand keep FFmpeg's messages.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+
 
 @dataclass(frozen=True)
 class VideoInfo:

@@ -6,6 +6,7 @@ marked as holding nobody."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,26 @@ def test_calibrate_names_camera_video_and_fix(calibrated: tuple[Path, str], case
     visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
     assert visible == ["calib-cam1.mp4", "calib-cam2.mp4"]  # no calibration, no report
     assert partial_files(folder) == []
+
+
+def test_ffmpeg_does_not_flood_the_terminal_about_a_damaged_video(
+        bad_videos_project: Path, tmp_path: Path) -> None:
+    """FFmpeg reports every broken block of a damaged video on its own ("[mpeg4 @ 0x...]
+    ac-tex damaged", dozens of lines); posekit's one message says it all, so those lines
+    are left out unless asked for with -v (a real process: FFmpeg writes to the terminal
+    itself)."""
+    import subprocess
+    import sys
+
+    root = copy_tree(bad_videos_project, tmp_path / "study")
+    command = [sys.executable, "-m", "posekit", "detect", "-p", str(root), "--trial",
+               "overwritten-middle"]
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    quiet = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert quiet.returncode == 1
+    assert "decoding stopped at frame" in quiet.stderr, quiet.stderr
+    assert "@ 0x" not in quiet.stderr + quiet.stdout
+    assert "OPENCV:FFMPEG" not in quiet.stderr + quiet.stdout
+    verbose = subprocess.run([*command[:3], "-v", *command[3:], "--overwrite"],
+                             capture_output=True, text=True, env=env, timeout=300)
+    assert "[OPENCV:FFMPEG:16] " in verbose.stdout  # FFmpeg's errors, when asked for
