@@ -12,8 +12,9 @@ The locks are operating-system file locks (``flock`` on Linux and macOS, ``msvcr
 Windows) on small files in ``<project>/.posekit-locks/``: the system releases them as soon
 as the process holding them ends, even when it is killed, so a lock is never left behind.
 Each file holds a line about its last holder (process, host, command, start time) for the
-message. Where the folder cannot be written or the file system has no locks, the run goes
-on unlocked (a debug message says so).
+message; the folder's own ``.gitignore`` keeps it out of a project under git. Where the
+folder cannot be written or the file system has no locks, the run goes on unlocked (a debug
+message says so).
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ def lock_path(root: Path, key: str) -> Path:
     return root / LOCK_FOLDER / f"{readable}-{digest}.lock"
 
 
+def _make_folder(folder: Path) -> None:
+    """The lock folder, with a ``.gitignore`` that keeps it out of a project under git."""
+    folder.mkdir(exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# posekit's lock files (see docs/project.md)\n*\n", encoding="utf-8")
+
+
 def _holder() -> str:
     command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "python"
     return (f"process {os.getpid()} on {socket.gethostname()}, `{command[:120]}`, "
@@ -85,7 +94,7 @@ def lock_units(root: Path, keys: Iterable[str]) -> Iterator[None]:
         for key in keys:
             path = lock_path(root, key)
             try:
-                path.parent.mkdir(exist_ok=True)
+                _make_folder(path.parent)
                 handle: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115
             except OSError as exc:
                 log.debug("no lock for %s (%s); running unlocked", key, exc)

@@ -55,7 +55,7 @@ def test_a_second_command_on_the_same_trials_stops_with_a_clear_message(study: P
     # the system released the killed holder's lock: the trials are free again
     again = CliRunner().invoke(cli, ["angles", "-p", str(study), "--session", "s1"])
     assert "angles: 0 done, 0 skipped, 2 failed" in again.output, again.output
-    assert (study / LOCK_FOLDER).is_dir()
+    assert (study / LOCK_FOLDER / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
 def test_locks_are_all_or_nothing(tmp_path: Path) -> None:
