@@ -216,8 +216,12 @@ class Project:
     def relative(self, path: str | os.PathLike[str]) -> str:
         """``path`` as written in output files: relative to the project root (``/``
         separators), so that the files stay the same when the project is moved or copied;
-        the absolute path for a file outside the project."""
+        the absolute path for a file outside the project, and anything not absolute (a
+        relative path, or a description such as "[sync] offsets in config.toml") as it
+        is."""
         path = Path(path)
+        if not path.is_absolute():
+            return str(path)
         try:
             return path.resolve().relative_to(self.root).as_posix()
         except ValueError:

@@ -91,11 +91,15 @@ def lock_units(root: Path, keys: Iterable[str]) -> Iterator[None]:
     held: list[IO[str]] = []
     busy: dict[str, list[str]] = {}  # holder -> units
     try:
+        _make_folder(root / LOCK_FOLDER)
+    except OSError as exc:
+        log.debug("no locks in %s (%s); running unlocked", root / LOCK_FOLDER, exc)
+        keys = []
+    try:
         for key in keys:
-            path = lock_path(root, key)
             try:
-                _make_folder(path.parent)
-                handle: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115
+                handle: IO[str] = open(lock_path(root, key), "a+",  # noqa: SIM115
+                                       encoding="utf-8")
             except OSError as exc:
                 log.debug("no lock for %s (%s); running unlocked", key, exc)
                 continue

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from posekit.project.layout import Project, Trial
 from posekit.project.lock import lock_units
-from posekit.project.runner import StepSummary, freshness, run_step, units_for
+from posekit.project.runner import StepSummary, freshness, run_step, unit_key, units_for
 from posekit.project.steps import PIPELINE, STEPS, calibration_set
 
 
 def unit_keys(trials: Sequence[Trial], steps: Sequence[str]) -> set[str]:
     """The keys of the units (trials, calibration folders) ``steps`` work on."""
-    return {str(unit.key) for name in steps if name in STEPS
+    return {unit_key(unit) for name in steps if name in STEPS
             for unit in units_for(STEPS[name], trials)}
 
 

@@ -54,11 +54,6 @@ log = logging.getLogger(__name__)
 FloatArray = NDArray[np.float64]
 
 
-def _written(trial: Trial, source: str) -> str:
-    """A source as output files name it: a file relative to the project root."""
-    return trial.session.project.relative(source) if Path(source).is_absolute() else source
-
-
 def trial_offsets(trial: Trial) -> tuple[dict[str, int], str]:
     """Offsets by camera and where they came from."""
     path = sync_path(trial)
@@ -316,8 +311,9 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     out = pose_3d_path(trial)
     units = cfg.calibration.units
     summary = quality_summary(rec, group.names)
-    summary.update(offsets=offsets, offsets_source=_written(trial, source), fps=fps, units=units,
-                   first_frame=int(fnum[0]), reference_camera=group.names[0],
+    summary.update(offsets=offsets, offsets_source=trial.session.project.relative(source),
+                   fps=fps, units=units, first_frame=int(fnum[0]),
+                   reference_camera=group.names[0],
                    frames_per_camera={c: p.n_frames for c, p in poses.items()})
     warnings = _partial_warnings(summary, cam_warnings)
     summary["warnings"] = warnings
