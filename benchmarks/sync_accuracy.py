@@ -164,11 +164,13 @@ def print_curves(poses: dict[str, Pose2D], group: CameraGroup, fps: float) -> No
 
 def view_lag(a: np.ndarray, b: np.ndarray, step: int = 2) -> tuple[float, float, int]:
     """How many frames keypoints ``a`` (frames, keypoints, 2) trail keypoints ``b`` of the
-    same view: the robust (Huber) slope ``d`` in ``a(i) - b(i) = bias - d * b'(i)``, with
-    ``b'`` the central-difference velocity over ``step`` frames and both sides centred per
-    keypoint on their medians (so ``a(i)`` is about ``b(i - d)``); with its standard error
-    and the number of observations."""
+    same view: the robust slope ``d`` in ``a(i) - b(i) = bias - d * b'(i)`` (the sync's
+    own :func:`~posekit.sync.geometry.huber_slope`), with ``b'`` the central-difference
+    velocity over ``step`` frames and both sides centred per keypoint on their medians (so
+    ``a(i)`` is about ``b(i - d)``); with its standard error and the number of
+    observations."""
     from posekit.numerics import nanmedian
+    from posekit.sync.geometry import huber_slope
 
     vel = np.full_like(b, np.nan)
     vel[step:-step] = (b[2 * step:] - b[:-2 * step]) / (2 * step)
@@ -176,13 +178,8 @@ def view_lag(a: np.ndarray, b: np.ndarray, step: int = 2) -> tuple[float, float,
     ok = np.isfinite(resid).all(axis=-1) & np.isfinite(vel).all(axis=-1)
     rc, vc = ((x - nanmedian(np.where(ok[..., None], x, np.nan), axis=0))[ok]
               for x in (resid, vel))
-    weight, d, scale = np.ones(len(rc)), 0.0, 1.0
-    for _ in range(50):
-        d = -float(np.sum(weight[:, None] * rc * vc) / np.sum(weight[:, None] * vc * vc))
-        norm = np.hypot(*(rc + d * vc).T)
-        scale = 1.4826 * float(np.median(norm)) + 1e-9
-        weight = np.minimum(1.0, 1.5 * scale / np.maximum(norm, 1e-12))
-    return d, scale / float(np.sqrt(np.sum(weight[:, None] * vc * vc))), len(rc)
+    d, se = huber_slope(rc, vc)
+    return d, se, len(rc)
 
 
 def detector_timing(demo: Path, cache: Path) -> None:

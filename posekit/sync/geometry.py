@@ -207,14 +207,22 @@ def lag_correction(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[
     rc, vc = rc[calm], vc[calm]
     if len(rc) < MIN_PAIRS:
         return float("nan"), float("nan")
-    weight = np.ones(len(rc))
+    return huber_slope(rc, vc)
+
+
+def huber_slope(resid: FloatArray, vel: FloatArray) -> tuple[float, float]:
+    """The robust slope ``delta`` in ``resid ≈ -delta * vel`` (both (n, 2), centred) and
+    its standard error: least squares reweighted with Huber weights (IRLS, at most
+    ``MAX_IRLS`` rounds, until ``delta`` moves by less than 0.001); NaN, NaN when the
+    velocities are all zero."""
+    weight = np.ones(len(resid))
     delta, scale, vv = 0.0, 0.0, 0.0
-    for _ in range(MAX_IRLS):  # IRLS with Huber weights
-        vv = float(np.sum(weight[:, None] * vc * vc))
+    for _ in range(MAX_IRLS):
+        vv = float(np.sum(weight[:, None] * vel * vel))
         if vv <= 0:
             return float("nan"), float("nan")
-        previous, delta = delta, -float(np.sum(weight[:, None] * rc * vc)) / vv
-        norm = np.hypot(*(rc + delta * vc).T)
+        previous, delta = delta, -float(np.sum(weight[:, None] * resid * vel)) / vv
+        norm = np.hypot(*(resid + delta * vel).T)
         scale = 1.4826 * float(np.median(norm)) + 1e-9
         weight = np.minimum(1.0, 1.5 * scale / np.maximum(norm, 1e-12))
         if abs(delta - previous) < 1e-3:
