@@ -288,18 +288,14 @@ def test_ffmpeg_does_not_flood_the_terminal_about_a_damaged_video(
     ac-tex damaged", dozens of lines); posekit's one message says it all, so those lines
     are left out unless asked for with -v (a real process: FFmpeg writes to the terminal
     itself)."""
-    import subprocess
-    import sys
-
     root = copy_tree(bad_videos_project, tmp_path / "study")
-    command = [sys.executable, "-m", "posekit", "detect", "-p", str(root), "--trial",
-               "overwritten-middle"]
+    # as a user's shell has it: importing posekit.io.video set it in this test process
     env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
-    quiet = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    args = ("detect", "-p", root, "--trial", "overwritten-middle")
+    quiet = run_posekit(*args, env=env)
     assert quiet.returncode == 1
     assert "decoding stopped at frame" in quiet.stderr, quiet.stderr
     assert "@ 0x" not in quiet.stderr + quiet.stdout
     assert "OPENCV:FFMPEG" not in quiet.stderr + quiet.stdout
-    verbose = subprocess.run([*command[:3], "-v", *command[3:], "--overwrite"],
-                             capture_output=True, text=True, env=env, timeout=300)
+    verbose = run_posekit("-v", *args, "--overwrite", env=env)
     assert "[OPENCV:FFMPEG:16] " in verbose.stdout  # FFmpeg's errors, when asked for

@@ -202,12 +202,13 @@ def invoke(*args: str | os.PathLike[str]) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def run_posekit(*args: str | os.PathLike[str], cwd: Path | None = None
-                ) -> subprocess.CompletedProcess[str]:
+def run_posekit(*args: str | os.PathLike[str], cwd: Path | None = None,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m posekit ARGS`` in a fresh process (so that its log lines, warnings
-    included, are printed as a user sees them); stdout and stderr as text."""
+    included, are printed as a user sees them), in environment ``env`` (None: this
+    process's); stdout and stderr as text."""
     return subprocess.run([sys.executable, "-m", "posekit", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300, check=False)
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 def copy_tree(source: Path, dest: Path) -> Path:
