@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from posekit.project import Project
+from posekit.project.lock import held_units
 from posekit.project.pipeline import project_status
-from posekit.project.steps import PIPELINE
+from posekit.project.steps import PIPELINE, calibration_set
 
 SYMBOLS = {"done": "done", "outdated": "outdated", "missing": "-", "no calibration": "no calib"}
 
@@ -34,3 +35,10 @@ def print_status(project_dir: Path, session: str | None, trial: str | None) -> N
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))
+    busy: dict[str, list[str]] = {}  # holder -> units
+    keys = {t.key for t in trials} | {cs.key for t in trials if (cs := calibration_set(t))}
+    for key, holder in held_units(project.root, keys).items():
+        busy.setdefault(holder, []).append(key)
+    for holder, units in busy.items():
+        click.echo(f"Now in use by another posekit command: {', '.join(units)} ({holder}); "
+                   "their states may change while it runs")

@@ -14,7 +14,9 @@ as the process holding them ends, even when it is killed, so a lock is never lef
 Each file holds a line about its last holder (process, host, command, start time) for the
 message; the folder's own ``.gitignore`` keeps it out of a project under git. Where the
 folder cannot be written or the file system has no locks, the run goes on unlocked (a debug
-message says so).
+message says so). :func:`held_units` tells which units another command holds right now
+(``posekit status`` lists them); it takes each free lock for an instant, so a command that
+finds a lock taken tries again a few times over a fraction of a second before it stops.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from posekit.errors import PosekitError
 log = logging.getLogger(__name__)
 
 LOCK_FOLDER = ".posekit-locks"
+#: how often, and how many seconds apart, a taken lock is tried again before a command
+#: stops (``posekit status`` holds each free lock for an instant while it looks)
+RETRIES, RETRY_WAIT = 3, 0.05
 
 
 class ProjectBusy(PosekitError):
@@ -83,6 +88,33 @@ def _holder() -> str:
             f"since {time.strftime('%Y-%m-%d %H:%M:%S')}")
 
 
+def _read_holder(handle: IO[str]) -> str:
+    handle.seek(0)
+    return handle.read().strip() or "a process that did not say which"
+
+
+def held_units(root: Path, keys: Iterable[str]) -> dict[str, str]:
+    """The units among ``keys`` of the project at ``root`` that another process holds
+    right now, each with its holder (process, host, command, start time). Units without a
+    lock file, and any lock that cannot be checked, count as free."""
+    held: dict[str, str] = {}
+    for key in sorted(set(keys)):
+        path = lock_path(root, key)
+        if not path.is_file():
+            continue
+        try:
+            handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            continue
+        with handle:  # closing the file releases a lock taken here
+            try:
+                if not _try_lock(handle):
+                    held[key] = _read_holder(handle)
+            except OSError:
+                continue
+    return held
+
+
 @contextlib.contextmanager
 def lock_units(root: Path, keys: Iterable[str]) -> Iterator[None]:
     """Hold the locks of units ``keys`` of the project at ``root`` for the block. Raises
@@ -105,13 +137,16 @@ def lock_units(root: Path, keys: Iterable[str]) -> Iterator[None]:
                 continue
             try:
                 taken = _try_lock(handle)
+                for _ in range(RETRIES if not taken else 0):
+                    time.sleep(RETRY_WAIT)
+                    if taken := _try_lock(handle):
+                        break
             except OSError as exc:  # a file system without locks
                 log.debug("no lock for %s (%s); running unlocked", key, exc)
                 handle.close()
                 continue
             if not taken:
-                handle.seek(0)
-                holder = handle.read().strip() or "a process that did not say which"
+                holder = _read_holder(handle)
                 handle.close()
                 busy.setdefault(holder, []).append(key)
                 continue

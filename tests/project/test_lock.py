@@ -7,13 +7,23 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from posekit.cli.main import cli
-from posekit.project.lock import LOCK_FOLDER, ProjectBusy, lock_units
+from posekit.project import lock
+from posekit.project.lock import (
+    LOCK_FOLDER,
+    RETRY_WAIT,
+    ProjectBusy,
+    _try_lock,
+    held_units,
+    lock_path,
+    lock_units,
+)
 
 HOLD = """
 import sys, time
@@ -67,3 +77,44 @@ def test_locks_are_all_or_nothing(tmp_path: Path) -> None:
             pass
     with lock_units(tmp_path, ["s1/a", "s1/b"]):
         pass
+
+
+def test_status_shows_the_trials_another_command_holds(study: Path) -> None:
+    assert "in use" not in CliRunner().invoke(cli, ["status", "-p", str(study)]).output
+    holder = hold(study, "s1/b", "s2/a")
+    try:
+        result = CliRunner().invoke(cli, ["status", "-p", str(study)])
+        assert result.exit_code == 0, result.output
+        text = " ".join(result.output.split())
+        assert (f"Now in use by another posekit command: s1/b, s2/a (process {holder.pid} "
+                "on ") in text, text
+        assert "their states may change while it runs" in text
+        # looking did not take the free trials' locks, nor the held ones
+        with lock_units(study, ["s1/a", "s2/b"]):
+            pass
+        assert set(held_units(study, ["s1/a", "s1/b", "s2/a", "s2/b"])) == {"s1/b", "s2/a"}
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert held_units(study, ["s1/a", "s1/b", "s2/a", "s2/b"]) == {}
+    assert "in use" not in CliRunner().invoke(cli, ["status", "-p", str(study)]).output
+
+
+def test_a_lock_held_for_an_instant_does_not_stop_a_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `posekit status` does to a free lock while it looks: the command that finds it
+    taken tries again before it stops (more times here than in use, so that a slow test
+    machine cannot make the instant longer than the retries)."""
+    monkeypatch.setattr(lock, "RETRIES", 100)
+    with lock_units(tmp_path, ["s1/a"]):
+        pass  # the lock file exists now
+    glimpse = open(lock_path(tmp_path, "s1/a"), "a+", encoding="utf-8")  # noqa: SIM115
+    assert _try_lock(glimpse)
+    timer = threading.Timer(RETRY_WAIT, glimpse.close)
+    timer.start()
+    try:
+        with lock_units(tmp_path, ["s1/a"]):
+            pass
+    finally:
+        timer.join()
+    assert glimpse.closed
