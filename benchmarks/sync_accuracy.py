@@ -5,7 +5,8 @@
    10-30 s clips, several seeds. Scored per non-reference camera: exact, off by one, worse;
    for the motion estimate alone and after the geometric refinement.
 2. The real Pose2Sim demo trial (4 cameras, 100 frames at 60 fps, synchronised as
-   recorded): MediaPipe 2D from posekit's detector (cached, ``--cache``) and Pose2Sim's own
+   recorded): MediaPipe 2D from posekit's detector (cached, ``--cache``; the model and the
+   machine it was detected on are printed) and Pose2Sim's own
    OpenPose 2D shipped with the data (``--pose2d``), the lab's Qualisys calibration. The
    offsets of the unshifted data are printed with their evidence (per-camera median
    reprojection error at offset 0 and at the estimate); then cameras are shifted by known
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import platform
 import time
 from pathlib import Path
 
@@ -98,6 +100,7 @@ def load_2d(demo: Path, source: str, cache: Path) -> dict[str, Pose2D]:
     from posekit.pose2d.step import detect_video
 
     poses = {}
+    provenance = cache / "provenance.txt"
     for c in cams:
         path = cache / f"{c}.h5"
         if path.is_file():
@@ -107,7 +110,27 @@ def load_2d(demo: Path, source: str, cache: Path) -> dict[str, Pose2D]:
                                     progress=False)
             poses[c].metadata.setdefault("fps", 60.0)
             write_pose2d(poses[c], path)
+            provenance.write_text(f"detected {time.strftime('%Y-%m-%d %H:%M')} on "
+                                  f"{machine()}\n", encoding="utf-8")
+    # the same code gives slightly different MediaPipe 2D on different machines, enough
+    # to move a sub-frame estimate across half a frame: say which 2D these figures use
+    said = provenance.read_text(encoding="utf-8").strip() if provenance.is_file() else \
+        "detected on an unrecorded machine"
+    model = poses[cams[0]].metadata.get("model", "model not recorded")
+    print(f"\nMediaPipe 2D from {cache}: {model}, {said}")
     return poses
+
+
+def machine() -> str:
+    """The CPU model (Linux: /proc/cpuinfo), core count and Python version."""
+    cpu = platform.processor() or platform.machine()
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        for line in info.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def estimate(poses: dict[str, Pose2D], group: CameraGroup, fps: float, new: bool = True

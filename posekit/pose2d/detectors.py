@@ -32,6 +32,8 @@ class Detector(Protocol):
 
     skeleton: str  # name in posekit.skeletons
     keypoints: tuple[str, ...]
+    #: what ran, for the 2D files' metadata ("model"): library and version, model file
+    model: str
 
     def process(self, image: NDArray[np.uint8], time_s: float
                 ) -> tuple[FloatArray, FloatArray]:
@@ -80,6 +82,7 @@ class MediaPipePose:
                 f"{mp.__version__} wheel does not ship, and posekit never downloads models: "
                 "use model_complexity = 1 (full, shipped) or set model_path to your own "
                 ".task model file")
+        self.model = f"mediapipe {mp.__version__} {model.name} (solutions API, tracking)"
         self._pose = mp.solutions.pose.Pose(
             static_image_mode=False, model_complexity=cfg.model_complexity,
             smooth_landmarks=True, enable_segmentation=False,
@@ -120,6 +123,7 @@ class MediaPipeTask:
         except (RuntimeError, ValueError) as exc:
             raise ConfigError(f"[detection] model_path = {cfg.model_path!r}: MediaPipe "
                               f"cannot load it as a pose landmarker ({exc})") from None
+        self.model = f"mediapipe {mp.__version__} {path.name} (Tasks API, video mode)"
         self._mp = mp
         self._last_ms = -1
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from posekit import __version__
 from posekit.config.schema import DetectionConfig
 from posekit.errors import PosekitError
 from posekit.io.video import probe_video, read_frames
@@ -40,7 +41,9 @@ def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
                  decode_threads: int = 0) -> Pose2D:
     """Run the configured detector on every frame of ``video``; frames without a person
     are NaN rows with likelihood 0, and ``metadata["frames_with_person"]`` counts the
-    frames with one (0: nobody was seen)."""
+    frames with one (0: nobody was seen). The metadata also names the ``model`` that ran
+    (library, version, model file) and the ``posekit`` version, so that 2D detected on
+    different set-ups can be told apart."""
     video = Path(video)
     info = probe_video(video)
     detector = make_detector(cfg)
@@ -62,7 +65,8 @@ def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
                   np.array(xy).reshape(-1, n_kp, 2), np.array(like).reshape(-1, n_kp),
                   scorer="posekit", frame_times=np.array(times),
                   metadata={"detector": cfg.backend, "skeleton": detector.skeleton,
-                            "video": video.name, "fps": info.fps})
+                            "model": getattr(detector, "model", cfg.backend),
+                            "posekit": __version__, "video": video.name, "fps": info.fps})
     pose.metadata["frames_with_person"] = int(pose.detected().sum())
     return pose
 

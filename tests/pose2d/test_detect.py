@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import posekit
 from posekit.cli.main import cli
 from posekit.config.schema import DetectionConfig
 from posekit.errors import ConfigError
@@ -51,6 +52,10 @@ def test_detect_step_on_synthetic_videos_matches_ground_truth(tmp_path: Path) ->
         assert pose.keypoints == MEDIAPIPE_33.keypoints and pose.scorer == "posekit"
         assert pose.n_frames == truth2d.shape[1] and pose.frame_times is not None
         assert pose.detected().mean() >= 0.9
+        mp = pytest.importorskip("mediapipe")
+        assert pose.metadata["model"] == (f"mediapipe {mp.__version__} "
+                                          "pose_landmark_full.tflite (solutions API, tracking)")
+        assert pose.metadata["posekit"] == posekit.__version__
         height = 1080 if cam != "cam2" else 720
         idx = limb_joint_indices(pose.keypoints)
         err = np.hypot(*(pose.xy[:, idx] - truth2d[ci][:, idx]).transpose(2, 0, 1))
