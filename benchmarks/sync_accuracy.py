@@ -30,6 +30,7 @@ Run: ``python benchmarks/sync_accuracy.py [--seeds 5] [--quick] [--skip-syntheti
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import os
 import platform
@@ -42,6 +43,7 @@ from posekit.camera.model import CameraGroup
 from posekit.pose2d.table import Pose2D
 from posekit.sync.geometry import GeometrySync, geometry_offsets, refine_offsets
 from posekit.sync.motion import motion_offsets
+from posekit.sync.step import camera_confidence
 from posekit.synthetic.sync_data import make_sync_trial, shift_pose
 
 
@@ -135,9 +137,12 @@ def machine() -> str:
 
 def estimate(poses: dict[str, Pose2D], group: CameraGroup, fps: float, new: bool = True
              ) -> GeometrySync:
+    """The offsets ``posekit sync`` finds, with the confidence it writes to the sync file
+    (``new``: this method; else the previous one, raw errors and no joint step)."""
     est = motion_offsets(poses, fps, max_lag_s=1.0)
-    return geometry_offsets(poses, group, est.offsets, est.confidence, REF, int(fps),
-                            debias=new, joint=new)
+    geo = geometry_offsets(poses, group, est.offsets, est.confidence, REF, int(fps),
+                           debias=new, joint=new)
+    return dataclasses.replace(geo, confidence=camera_confidence(est, geo, list(poses)))
 
 
 def camera_errors(poses: dict[str, Pose2D], group: CameraGroup, offsets: dict[str, int]

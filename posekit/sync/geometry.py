@@ -237,13 +237,19 @@ class GeometrySync:
     reprojection errors in px) and, where the joint refinement ran, the ``subframe``
     offsets and their standard errors (frames). ``rivals``: per camera, the offset 3 or
     more frames from the chosen one that fits best over the whole lag range (what makes
-    the confidence low when a repeated movement fits again one cycle later)."""
+    the confidence low when a repeated movement fits again one cycle later).
+    ``sharpness``: per camera, the :func:`sharpness` of its last error curve; ``rounding``:
+    per camera refined by the joint step, how clearly its sub-frame offset rounds to a
+    whole frame (``min(1, margin / 0.25)``, 0 at exactly half a frame); ``confidence`` is
+    their product."""
 
     offsets: dict[str, int]
     confidence: dict[str, float]
     curves: dict[str, FloatArray]
     subframe: dict[str, tuple[float, float]] = field(default_factory=dict)
     rivals: dict[str, int] = field(default_factory=dict)
+    sharpness: dict[str, float] = field(default_factory=dict)
+    rounding: dict[str, float] = field(default_factory=dict)
 
 
 def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
@@ -290,11 +296,13 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
             if rival is not None:
                 rivals[cam] = rival
     if not joint or len(anchors) < 3:
-        return GeometrySync(result, sharp, curves, rivals=rivals)
+        return GeometrySync(result, sharp, curves, rivals=rivals, sharpness=dict(sharp))
     names = [poses[reference].keypoints[i] for i in _columns(poses[reference])]
     placed = clean_keypoints(group, {n: xy[n] for n in anchors}, result, names)
     fine = joint_subframe(group, placed, result, reference, anchors, max_lag)
     start = dict(result)
+    curve_sharp = dict(sharp)
+    rounding: dict[str, float] = {}
     for cam, (value, _) in fine.items():
         result[cam] = int(np.clip(round(value), max(-max_lag, start[cam] - WINDOW),
                                   min(max_lag, start[cam] + WINDOW)))
@@ -305,9 +313,11 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
         errors = anchored_errors(group, others, result, placed, cam, local, debias)
         curves[cam] = np.stack([local.astype(float), errors])
         margin = max(0.0, 0.5 - abs(value - result[cam]))
-        sharp[cam] = sharpness(local, errors) * min(1.0, margin / 0.25)
+        curve_sharp[cam] = sharpness(local, errors)
+        rounding[cam] = min(1.0, margin / 0.25)
+        sharp[cam] = curve_sharp[cam] * rounding[cam]
     rivals = {c: r for c, r in rivals.items() if abs(r - result[c]) >= 3}
-    return GeometrySync(result, sharp, curves, fine, rivals)
+    return GeometrySync(result, sharp, curves, fine, rivals, curve_sharp, rounding)
 
 
 def refine_offsets(poses: Mapping[str, Pose2D], group: CameraGroup, offsets: Mapping[str, int],

@@ -7,7 +7,8 @@ instant as frame ``i + offset[c]`` of the reference camera, whose offset is 0.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from math import floor
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,15 @@ from posekit.project.steps import (
     sync_path,
     trial_fps,
 )
-from posekit.sync.geometry import geometry_offsets
-from posekit.sync.motion import motion_offsets
+from posekit.sync.geometry import GeometrySync, geometry_offsets
+from posekit.sync.motion import MotionSync, motion_offsets
 
 log = logging.getLogger(__name__)
 CONVENTION = ("frame i of camera c shows the same instant as frame i + offset[c] of the "
               "reference camera (offset 0)")
 LOW_CONFIDENCE = 0.3
+#: frames either side of the motion's offset that its confidence speaks for
+MOTION_VOUCHES = 1
 
 
 def read_sync(path: str | Path) -> dict[str, int]:
@@ -95,6 +98,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
     confidence = {c: est.confidence.get(c, 0.0) for c in cams}
     method = "motion"
     rivals: dict[str, int] = {}
+    between: dict[str, float] = {}  # sub-frame offsets whose rounding is in doubt
     cs = calibration_set(trial)
     if cs is not None and cs.output.is_file():
         group = load_calibration(cs.output)
@@ -103,10 +107,13 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
             geo = geometry_offsets({c: poses[c] for c in seen}, group.subset(seen), offsets,
                                    confidence, seen[0], round(cfg.max_lag_s * fps))
             offsets.update(geo.offsets)
-            confidence = {c: max(confidence[c], geo.confidence.get(c, 0.0)) for c in cams}
+            certainty = offset_certainty(est, geo, cams)
+            confidence = camera_confidence(est, geo, cams)
             subframe = {c: round(v, 2) for c, (v, _) in geo.subframe.items()
                         if c not in fixed}
             rivals = geo.rivals
+            between = {c: v for c, (v, _) in geo.subframe.items()  # only that in doubt
+                       if certainty[c] >= LOW_CONFIDENCE and geo.rounding.get(c, 1.0) < 1.0}
             method = "motion + geometry"
         else:
             warnings.append(
@@ -124,15 +131,9 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
                 f": offset {offsets[cam]} has low confidence (0.00); check that camera's "
                 f"video, or set [sync] offsets.{cam}")
         elif confidence[cam] < LOW_CONFIDENCE:
-            why = (f"offset {rivals[cam]} ({rivals[cam] - offsets[cam]:+d} frames) fits the "
-                   "geometry almost as well, as happens when a movement repeats (walking, "
-                   "marching, cycling: one cycle looks like the next); check the plot, "
-                   "record a distinct movement (a jump or a clap) at the start"
-                   if cam in rivals else
-                   "the person may be out of view or barely moving in it; check the plot, "
-                   "record a longer clip with a distinct movement (a jump or a clap)")
             warnings.append(f"{cam}: offset {offsets[cam]} has low confidence "
-                            f"({confidence[cam]:.2f}): {why}, or set [sync] offsets.{cam}")
+                            f"({confidence[cam]:.2f}): "
+                            + _low_confidence_reason(cam, offsets[cam], rivals, between))
     record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
                   confidence={c: round(v, 3) for c, v in confidence.items()},
                   frames={c: p.n_frames for c, p in poses.items()})
@@ -141,6 +142,54 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
     if subframe:  # the geometry's sub-frame estimates, before rounding
         record["subframe"] = subframe
     return {c: est.signals.get(c, np.full(p.n_frames, np.nan)) for c, p in poses.items()}
+
+
+def offset_certainty(motion: MotionSync, geo: GeometrySync, cameras: Sequence[str]
+                     ) -> dict[str, float]:
+    """Per camera, how clearly its offset is found up to the rounding (0..1): the larger of
+    the geometry's error-curve sharpness and, where the geometry's offset is within
+    ``MOTION_VOUCHES`` frames of the motion's, the motion's confidence. The motion's
+    correlation peak speaks for its own offset and the frames beside it, not for an offset
+    the geometry moved the camera to."""
+    certainty = {}
+    for c in cameras:
+        near = abs(motion.offsets.get(c, 0) - geo.offsets.get(c, 0)) <= MOTION_VOUCHES
+        vouched = motion.confidence.get(c, 0.0) if c in motion.offsets and near else 0.0
+        certainty[c] = max(vouched, geo.sharpness.get(c, 0.0))
+    return certainty
+
+
+def camera_confidence(motion: MotionSync, geo: GeometrySync, cameras: Sequence[str]
+                      ) -> dict[str, float]:
+    """Each camera's confidence (0..1), as written to the sync file: its
+    :func:`offset_certainty` times the geometry's rounding factor (low for a camera the
+    geometry puts between two whole frames, which no motion signal can settle)."""
+    certainty = offset_certainty(motion, geo, cameras)
+    return {c: certainty[c] * geo.rounding.get(c, 1.0) for c in cameras}
+
+
+def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
+                           between: Mapping[str, float]) -> str:
+    """Why camera ``cam``'s ``offset`` is in doubt, and what to do, for its warning:
+    another offset fits as well (``rivals``), the geometry puts it between whole frames
+    (``between``: its sub-frame offset), or the curve is flat."""
+    if cam in rivals:
+        return (f"offset {rivals[cam]} ({rivals[cam] - offset:+d} frames) fits the geometry "
+                "almost as well, as happens when a movement repeats (walking, marching, "
+                "cycling: one cycle looks like the next); check the plot, record a distinct "
+                f"movement (a jump or a clap) at the start, or set [sync] offsets.{cam}")
+    if cam in between:
+        value = between[cam]
+        return (f"the geometry places this camera {value:+.2f} frames from the reference, "
+                f"between whole frames, so offsets {floor(value):+d} and "
+                f"{floor(value) + 1:+d} fit about equally well and either is up to about "
+                "half a frame off, which matters only for fast movements (cameras that are "
+                "not hardware-synchronised start a fraction of a frame apart, and a detector "
+                "whose errors differ from view to view can look the same); if you know the "
+                f"true offset, set [sync] offsets.{cam}")
+    return ("the person may be out of view or barely moving in it; check the plot, record a "
+            "longer clip with a distinct movement (a jump or a clap), or set [sync] "
+            f"offsets.{cam}")
 
 
 def run(trial: Trial, overwrite: bool = False) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -195,3 +196,28 @@ def test_repeated_movement_names_the_rival_offset(tmp_path: Path) -> None:
     assert abs(int(rival.group(2))) >= 30  # about one step cycle (or more) away
     assert "fits the geometry almost as well, as happens when a movement repeats" in text
     assert "offsets.cam2" in text
+
+
+def test_a_camera_half_a_frame_out_is_warned_about_as_such(tmp_path: Path) -> None:
+    """A trial filmed at 60 fps with cam2 21 frames late, kept at 30 fps (every other
+    frame): cam2 is then 10.5 frames late, which no whole frame fits. Its warning says so
+    (not that the person is out of view), and the other cameras get none."""
+    fast = make_sync_trial(n_cams=3, fps=60.0, duration=12.0, seed=2,
+                           offsets={"cam2": 21, "cam3": -40})
+    halved = {c: Pose2D(p.keypoints, p.xy[::2], p.likelihood[::2], p.scorer,
+                        None if p.frame_times is None else p.frame_times[::2],
+                        dict(p.metadata))
+              for c, p in fast.poses.items()}
+    trial = dataclasses.replace(fast, poses=halved, fps=30.0,
+                                offsets={"cam1": 0, "cam2": 10, "cam3": -20})
+    root = _synced_project(tmp_path, trial)
+    text = (root / "s1" / "sync" / "t.toml").read_text()
+    found = read_sync(root / "s1" / "sync" / "t.toml")
+    assert found["cam2"] in (10, 11) and found["cam3"] == -20, found
+    assert abs(toml.loads(text)["subframe"]["cam2"] - 10.5) < 0.15, text
+    warnings = toml.loads(text)["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith(f"cam2: offset {found['cam2']} has "
+                                                         "low confidence"), warnings
+    assert "between whole frames, so offsets +10 and +11 fit about equally well" in warnings[0]
+    assert "if you know the true offset, set [sync] offsets.cam2" in warnings[0]
+    assert "out of view" not in warnings[0]
