@@ -9,9 +9,9 @@ calls it after every step.
 
 A step with several outputs may be killed *between* two of them. While a step works on a
 unit, :func:`writing_outputs` keeps an empty marker ``.<name>.incomplete`` beside each of
-the unit's declared outputs and removes it only when the step has returned; an output
-with a marker beside it is never up to date (:func:`marked_incomplete`), so the next run
-redoes the unit.
+the unit's declared outputs and removes it only when the step has returned (or, when it
+failed, beside the outputs it did not touch); an output with a marker beside it is never
+up to date (:func:`marked_incomplete`), so the next run redoes the unit.
 
 A write that fails because the disk is full, the file is too large or the folder is not
 writable raises :class:`WriteError`, whose message names the file and says what to do.
@@ -241,11 +241,47 @@ def mark_incomplete(outputs: Iterable[Path]) -> None:
             raise WriteError(write_error_message(output, exc)) from None
 
 
+def _file_state(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is written or replaced (None: no file)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+FileStates = dict[Path, "tuple[int, int, int] | None"]
+
+
+def mark_for_writing(outputs: Iterable[Path]) -> FileStates:
+    """:func:`mark_incomplete` ``outputs``; returns the state of each output whose marker
+    this call put there (not those already marked by an earlier, unfinished run), for
+    :func:`unmark_untouched`."""
+    paths = list(outputs)
+    ours = {p: _file_state(p) for p in paths if not marked_incomplete(p)}
+    mark_incomplete(paths)
+    return ours
+
+
+def unmark_untouched(ours: FileStates) -> None:
+    """After a step failed: remove the markers of the outputs in ``ours`` (from
+    :func:`mark_for_writing`) that are as they were. A step that fails before it writes
+    (no calibration videos, a missing input, an output it cannot replace) thus leaves the
+    previous outputs as usable as they were, instead of making a valid file look
+    half-written; an output it did replace keeps its marker."""
+    mark_complete(p for p, state in ours.items() if _file_state(p) == state)
+
+
 @contextlib.contextmanager
 def writing_outputs(outputs: Iterable[Path]) -> Iterator[None]:
-    """Mark ``outputs`` incomplete while the block runs; unmark them when it returns (on
-    an exception they stay marked: the step did not finish)."""
+    """Mark ``outputs`` incomplete while the block runs; unmark them when it returns. On an
+    exception they stay marked (the step did not finish), except those the block left as
+    they were (:func:`unmark_untouched`)."""
     paths = list(outputs)
-    mark_incomplete(paths)
-    yield
+    ours = mark_for_writing(paths)
+    try:
+        yield
+    except BaseException:
+        unmark_untouched(ours)
+        raise
     mark_complete(paths)

@@ -31,10 +31,12 @@ from tqdm import tqdm
 from posekit.errors import PosekitError
 from posekit.io.atomic import (
     WRITE_ERRNOS,
+    FileStates,
     mark_complete,
-    mark_incomplete,
+    mark_for_writing,
     marked_incomplete,
     remove_partials,
+    unmark_untouched,
     write_error_message,
     writing_outputs,
 )
@@ -198,20 +200,29 @@ def _run_batch(step: Step, todo: Sequence[Unit], overwrite: bool, workers: int,
                progress: bool) -> list[UnitResult]:
     """Run a batch step over ``todo``; a unit is marked complete when it succeeded."""
     results: list[UnitResult] = []
+
+    def failed(unit: Unit) -> None:  # its outputs left as they were keep no marker
+        unmark_untouched({p: ours[p] for p in step.outputs(unit) if p in ours})
+
+    ours: FileStates = {}
     try:
-        mark_incomplete(p for unit in todo for p in step.outputs(unit))
+        ours = mark_for_writing(p for unit in todo for p in step.outputs(unit))
         for unit, error, seconds in step.load(batch=True)(todo, overwrite, workers, progress):
             if not error:
                 mark_complete(step.outputs(unit))
+            else:
+                failed(unit)
             results.append(UnitResult(unit_key(unit), "failed" if error else "done",
                                       error or "", seconds))
     except Exception as exc:  # the batch stopped: the units it did not report failed
         if not isinstance(exc, PosekitError):
             log.debug("traceback of %s", step.name, exc_info=True)
         reported = {r.unit for r in results}
-        results += [UnitResult(unit_key(u), "failed",
-                               failure_message(exc, _first(step.outputs(u))))
-                    for u in todo if unit_key(u) not in reported]
+        for u in todo:
+            if unit_key(u) not in reported:
+                failed(u)
+                results.append(UnitResult(unit_key(u), "failed",
+                                          failure_message(exc, _first(step.outputs(u)))))
     return results
 
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from posekit.errors import PosekitError
-from posekit.io.atomic import atomic_path, write_text_atomic
+from posekit.io.atomic import (
+    atomic_path,
+    mark_incomplete,
+    marked_incomplete,
+    write_text_atomic,
+    writing_outputs,
+)
 from posekit.io.video import iter_frames, probe_video, write_video
 
 
@@ -49,3 +55,21 @@ def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_step_that_fails_before_writing_leaves_its_outputs_usable(tmp_path: Path) -> None:
+    """writing_outputs: on a failure, outputs the block did not touch lose the marker it put
+    there; a replaced one keeps it, and so does one that was marked before."""
+    kept, replaced, earlier = (tmp_path / n for n in ("kept.toml", "replaced.toml", "old.h5"))
+    for path in (kept, replaced, earlier):
+        path.write_text("previous run\n")
+    mark_incomplete([earlier])  # a run killed while writing it
+    with pytest.raises(PosekitError), writing_outputs([kept, replaced, earlier]):
+        assert marked_incomplete(kept) and marked_incomplete(replaced)
+        write_text_atomic(replaced, "half of a new run\n")
+        raise PosekitError("the step stopped here")
+    assert not marked_incomplete(kept) and kept.read_text() == "previous run\n"
+    assert marked_incomplete(replaced) and marked_incomplete(earlier)
+    with writing_outputs([kept, replaced, earlier]):
+        pass
+    assert not any(marked_incomplete(p) for p in (kept, replaced, earlier))

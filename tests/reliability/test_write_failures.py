@@ -15,6 +15,7 @@ import resource
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,15 @@ def _assert_clean_failure(output: str, step: str) -> None:
     assert "Traceback" not in output and "unexpected" not in output, output
 
 
+def _states(root: Path, outputs: Iterable[str]) -> dict[str, tuple[int, int] | None]:
+    """Inode and modification time of each output (None: absent)."""
+    states: dict[str, tuple[int, int] | None] = {}
+    for rel in outputs:
+        path = root / rel
+        states[rel] = (path.stat().st_ino, path.stat().st_mtime_ns) if path.exists() else None
+    return states
+
+
 @pytest.mark.parametrize("step", PIPELINE)
 def test_a_file_size_limit_fails_the_step_cleanly(step: str, tmp_path: Path,
                                                   tmp_path_factory: pytest.TempPathFactory
@@ -52,6 +62,7 @@ def test_a_file_size_limit_fails_the_step_cleanly(step: str, tmp_path: Path,
     ref = reference(tmp_path_factory)
     root = ref.copy(tmp_path / "project")
     videos = video_hashes(root)
+    before = _states(root, ref.outputs[step])
     run = run_posekit(root, step, "--overwrite", preexec=_file_size_limit)
     assert run.returncode == 1, run.output
     _assert_clean_failure(run.output, step)
@@ -60,7 +71,11 @@ def test_a_file_size_limit_fails_the_step_cleanly(step: str, tmp_path: Path,
     assert not [rel for rel in leftovers(root) if ".partial" in rel]
     problems, _ = differences(ref, step, root)  # what was written is complete
     assert not problems, problems
-    assert step_freshness(root, step) != "done"  # half done: redone by the next run
+    if _states(root, ref.outputs[step]) == before and None not in before.values():
+        # it failed before it replaced any of the previous outputs: they stand
+        assert step_freshness(root, step) == "done"
+    else:  # half done, or never done: redone by the next run
+        assert step_freshness(root, step) != "done"
     assert video_hashes(root) == videos
     if step == "calibrate":  # calibration.toml was written before the report failed
         rerun = run_posekit(root, step)
@@ -148,7 +163,9 @@ def test_a_read_only_output_file_fails_the_step_cleanly(
     _assert_clean_failure(run.output, "sync")
     assert f"cannot write {png}: Operation not permitted" in run.output, run.output
     assert not [rel for rel in leftovers(root) if ".partial" in rel]
-    assert step_freshness(root, "sync") != "done"
+    # it stopped before it replaced either output: the previous ones stand, complete
+    assert step_freshness(root, "sync") == "done"
+    assert differences(ref, "sync", root) == ([], [])
 
 
 def test_a_command_writing_into_a_read_only_folder_fails_cleanly(tmp_path: Path) -> None:
