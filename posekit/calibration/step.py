@@ -88,6 +88,11 @@ def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
     if problems:
         raise ProjectError(f"{cs.folder}: not every calibration recording can be read:\n  "
                            + "\n  ".join(problems))
+    if not sources and cs.output.is_file():
+        log.warning("%s: no calibration recordings in %s, so the calibration.toml there "
+                    "(imported, or made from recordings since removed) is kept as it is",
+                    cs.key, cs.folder)
+        return cs.output
     if len(sources) < 2:
         found = ", ".join(f"{k}: {v.name}" for k, v in sources.items()) or "nothing"
         raise ProjectError(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from posekit.camera.toml_io import load_calibration
@@ -95,3 +96,26 @@ def test_draw_board_and_import(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     imported = load_calibration(root / "calibration" / "calibration.toml")
     np.testing.assert_allclose(imported["cam2"].matrix, load_calibration(truth)["cam2"].matrix)
+
+
+def test_an_imported_calibration_survives_overwrite(tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """A project whose calibration was imported (no calibration recordings): `run-all
+    --overwrite` keeps the file, says so, and the steps after it run."""
+    root = _copy(tmp_path / "p")
+    shutil.rmtree(root / "calibration")
+    truth = EXAMPLE / "ground-truth" / "calibration.toml"
+    result = CliRunner().invoke(cli, ["calibrate", "import", str(truth), "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    imported = (root / "calibration" / "calibration.toml").read_bytes()
+    for _ in range(2):  # the second time: nothing was left looking half-written
+        again = CliRunner().invoke(cli, ["calibrate", "-p", str(root), "--overwrite"])
+        assert again.exit_code == 0, again.output
+        assert "calibrate: 1 done, 0 skipped, 0 failed" in again.output
+        assert "calibration: no calibration recordings in" in caplog.text
+        assert "so the calibration.toml there (imported, or made from recordings since " \
+               "removed) is kept as it is" in " ".join(caplog.text.split())
+        caplog.clear()
+    assert (root / "calibration" / "calibration.toml").read_bytes() == imported
+    status = CliRunner().invoke(cli, ["status", "-p", str(root)])
+    assert status.output.splitlines()[3].split()[3] == "done", status.output
