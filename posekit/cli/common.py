@@ -70,8 +70,9 @@ def overwrite_option(func: F) -> F:
 def setup_logging(verbosity: int) -> None:
     level = logging.INFO - 10 * verbosity
     logging.basicConfig(level=max(level, logging.DEBUG), format=LOG_FORMAT)
-    if level <= logging.DEBUG:  # -v: FFmpeg's errors on damaged videos too
+    if level <= logging.DEBUG:  # -v: FFmpeg's errors on damaged videos too, and
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "16")  # AV_LOG_ERROR
+        os.environ.setdefault("POSEKIT_NATIVE_NOTICES", "1")  # MediaPipe's set-up notices
     else:  # NumExpr's "defaulting to N threads" is no news to the user
         logging.getLogger("numexpr").setLevel(logging.WARNING)
 

@@ -9,8 +9,12 @@ BlazePose heavy) run with MediaPipe's Tasks API.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +46,50 @@ class Detector(Protocol):
 
     def close(self) -> None:
         ...
+
+
+#: What MediaPipe's C++ side writes straight to the process's stderr when it sets up its
+#: models (the environment variables below do not reach its absl and TensorFlow Lite
+#: loggers): notices, not problems. Each video would otherwise start with a handful.
+NATIVE_NOISE = re.compile(
+    r"XNNPACK delegate for CPU|absl::InitializeLog\(\)|inference_feedback_manager\.cc|"
+    r"landmark_projection_calculator\.cc|gl_context\.cc|face_landmarker_graph\.cc")
+
+
+#: set to 1 (``posekit -v`` does, for its worker processes too): MediaPipe's notices pass
+NATIVE_NOTICES_VARIABLE = "POSEKIT_NATIVE_NOTICES"
+
+
+@contextlib.contextmanager
+def native_notices_left_out() -> Iterator[None]:
+    """Inside the block, what is written to file descriptor 2 (C++ code included) goes
+    to a temporary file; afterwards its lines are written back to stderr, except those
+    matching :data:`NATIVE_NOISE`. Everything passes when :data:`NATIVE_NOTICES_VARIABLE`
+    is 1 (``posekit -v``), and the block does nothing where stderr has no file
+    descriptor."""
+    if os.environ.get(NATIVE_NOTICES_VARIABLE) == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [line for line in held.read().decode("utf-8", "replace").splitlines()
+                    if line.strip() and not NATIVE_NOISE.search(line)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
 
 
 def _mediapipe() -> Any:
@@ -83,15 +131,25 @@ class MediaPipePose:
                 "use model_complexity = 1 (full, shipped) or set model_path to your own "
                 ".task model file")
         self.model = f"mediapipe {mp.__version__} {model.name} (solutions API, tracking)"
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=False, model_complexity=cfg.model_complexity,
-            smooth_landmarks=True, enable_segmentation=False,
-            min_detection_confidence=cfg.min_detection_confidence,
-            min_tracking_confidence=cfg.min_tracking_confidence)
+        with native_notices_left_out():
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=False, model_complexity=cfg.model_complexity,
+                smooth_landmarks=True, enable_segmentation=False,
+                min_detection_confidence=cfg.min_detection_confidence,
+                min_tracking_confidence=cfg.min_tracking_confidence)
+            # the graph opens its models on threads of its own after this returns; a
+            # blank frame through it waits for that (no person: no state carries over)
+            self._pose.process(np.zeros((64, 64, 3), np.uint8))
+        self._settled = False  # the landmark stage has run (its notice is out)
 
     def process(self, image: NDArray[np.uint8], time_s: float) -> tuple[FloatArray, FloatArray]:
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        result = self._pose.process(rgb)
+        if self._settled:
+            result = self._pose.process(rgb)
+        else:
+            with native_notices_left_out():
+                result = self._pose.process(rgb)
+            self._settled = result.pose_landmarks is not None
         marks = result.pose_landmarks.landmark if result.pose_landmarks else None
         return _to_arrays(marks, image.shape[1], image.shape[0])
 
@@ -119,20 +177,27 @@ class MediaPipeTask:
             min_pose_detection_confidence=cfg.min_detection_confidence,
             min_tracking_confidence=cfg.min_tracking_confidence)
         try:
-            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+            with native_notices_left_out():
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
             raise ConfigError(f"[detection] model_path = {cfg.model_path!r}: MediaPipe "
                               f"cannot load it as a pose landmarker ({exc})") from None
         self.model = f"mediapipe {mp.__version__} {path.name} (Tasks API, video mode)"
         self._mp = mp
         self._last_ms = -1
+        self._settled = False  # the models have run (their set-up notices are out)
 
     def process(self, image: NDArray[np.uint8], time_s: float) -> tuple[FloatArray, FloatArray]:
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         ms = max(round(time_s * 1000), self._last_ms + 1)  # strictly increasing
         self._last_ms = ms
-        result = self._landmarker.detect_for_video(
-            self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb), ms)
+        frame = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        if self._settled:
+            result = self._landmarker.detect_for_video(frame, ms)
+        else:
+            with native_notices_left_out():
+                result = self._landmarker.detect_for_video(frame, ms)
+            self._settled = bool(result.pose_landmarks)
         marks = result.pose_landmarks[0] if result.pose_landmarks else None
         return _to_arrays(marks, image.shape[1], image.shape[0])
 

@@ -26,6 +26,7 @@ from videos_util import (
     write_placeholders,
 )
 
+from posekit.pose2d.detectors import NATIVE_NOISE, NATIVE_NOTICES_VARIABLE
 from posekit.pose2d.table import read_pose2d
 from posekit.project.layout import Project
 from posekit.project.pipeline import run_all
@@ -299,3 +300,27 @@ def test_ffmpeg_does_not_flood_the_terminal_about_a_damaged_video(
     assert "OPENCV:FFMPEG" not in quiet.stderr + quiet.stdout
     verbose = run_posekit("-v", *args, "--overwrite", env=env)
     assert "[OPENCV:FFMPEG:16] " in verbose.stdout  # FFmpeg's errors, when asked for
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_mediapipe_setup_notices_stay_off_the_terminal(tmp_path: Path, jobs: str) -> None:
+    """MediaPipe's C++ side writes notices to the terminal itself as it sets up its models
+    ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires a model ...",
+    several per video); posekit leaves them out, in its own process and in worker
+    processes alike, and shows them with -v."""
+    root = tmp_path / "study"
+    root.mkdir()
+    (root / "config.toml").write_text(config_text(), encoding="utf-8")
+    write_person_videos(root / "s1" / "videos-raw", "squat", n_frames=4)
+    args = ("detect", "-p", root, "--jobs", jobs)
+    # as a user's shell has it (an in-process `posekit -v` of another test may have set it)
+    env = {k: v for k, v in os.environ.items() if k != NATIVE_NOTICES_VARIABLE}
+    quiet = run_posekit(*args, env=env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "squat cam1: person found in" in quiet.stderr  # posekit's own lines stay
+    noise = [line for line in (quiet.stderr + quiet.stdout).splitlines()
+             if NATIVE_NOISE.search(line)]
+    assert noise == [], noise
+    loud = run_posekit("-v", *args, "--overwrite", env=env)
+    assert loud.returncode == 0, loud.stderr
+    assert any(NATIVE_NOISE.search(line) for line in loud.stderr.splitlines()), loud.stderr
