@@ -52,7 +52,9 @@ def read_sync(path: str | Path) -> dict[str, int]:
 
 
 def _plot(path: Path, poses: Mapping[str, Pose2D], signals: Mapping[str, np.ndarray],
-          offsets: Mapping[str, int], fps: float) -> None:
+          offsets: Mapping[str, int], fps: float, confidence: Mapping[str, float]) -> None:
+    """The motion signals on the reference camera's clock; each camera labelled with its
+    offset and confidence, the low-confidence ones in red."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,7 +65,12 @@ def _plot(path: Path, poses: Mapping[str, Pose2D], signals: Mapping[str, np.ndar
         t = (np.arange(len(sig)) + offsets[cam]) / fps
         scale = np.nanpercentile(sig, 98) if np.isfinite(sig).any() else 1.0
         ax.plot(t, k + 0.8 * sig / (scale or 1.0), lw=0.8, label=cam)
-    ax.set_yticks(range(len(signals)), list(signals))
+    ax.set_yticks(range(len(signals)),
+                  [f"{c}\n{offsets[c]:+d} fr, conf. {confidence.get(c, 0.0):.2f}"
+                   for c in signals], fontsize=8)
+    for tick, cam in zip(ax.get_yticklabels(), signals, strict=True):
+        if confidence.get(cam, 0.0) < LOW_CONFIDENCE:
+            tick.set_color("tab:red")
     ax.set_xlabel("time on the reference camera's clock (s)")
     ax.set_title("keypoint speed per camera, aligned by the estimated offsets")
     fig.tight_layout()
@@ -221,6 +228,7 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     with all_or_nothing() as written:
         if signals is not None:
             plot = sync_path(trial).with_suffix(".png")
-            _plot(plot, poses, signals, record["offsets"], record["fps"])
+            _plot(plot, poses, signals, record["offsets"], record["fps"],
+                  record["confidence"])
             written.append(plot)
         return write_text_atomic(sync_path(trial), text)
