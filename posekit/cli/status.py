@@ -8,8 +8,8 @@ import click
 
 from posekit.project import Project
 from posekit.project.lock import held_units
-from posekit.project.pipeline import project_status
-from posekit.project.steps import PIPELINE, calibration_set
+from posekit.project.pipeline import project_status, unit_keys
+from posekit.project.steps import PIPELINE
 
 SYMBOLS = {"done": "done", "outdated": "outdated", "missing": "-", "no calibration": "no calib"}
 
@@ -36,8 +36,7 @@ def print_status(project_dir: Path, session: str | None, trial: str | None) -> N
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))
     busy: dict[str, list[str]] = {}  # holder -> units
-    keys = {t.key for t in trials} | {cs.key for t in trials if (cs := calibration_set(t))}
-    for key, holder in held_units(project.root, keys).items():
+    for key, holder in held_units(project.root, unit_keys(trials, PIPELINE)).items():
         busy.setdefault(holder, []).append(key)
     for holder, units in busy.items():
         click.echo(f"Now in use by another posekit command: {', '.join(units)} ({holder}); "
