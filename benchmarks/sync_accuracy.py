@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from study_parallel import cpu_name
 
 from posekit.camera.model import CameraGroup
 from posekit.pose2d.table import Pose2D
@@ -124,15 +125,8 @@ def load_2d(demo: Path, source: str, cache: Path) -> dict[str, Pose2D]:
 
 
 def machine() -> str:
-    """The CPU model (Linux: /proc/cpuinfo), core count and Python version."""
-    cpu = platform.processor() or platform.machine()
-    info = Path("/proc/cpuinfo")
-    if info.is_file():
-        for line in info.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    """The CPU model, core count and Python version."""
+    return f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def estimate(poses: dict[str, Pose2D], group: CameraGroup, fps: float, new: bool = True
