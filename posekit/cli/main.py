@@ -41,21 +41,32 @@ def _run(project_dir: Path, steps: tuple[str, ...], session: str | None, trial: 
     run-all) as one task graph on a process pool or a Dask cluster."""
     from posekit.project import Project
     from posekit.project.pipeline import run_all, run_steps
+    from posekit.project.steps import CalibrationSet
 
     with domain_errors():
         project = Project.open(project_dir)
         trials = project.trials(session, trial)
-        if not trials:
+        calibrations = []
+        if steps == ("calibrate",) and trial is None:  # also folders no trial uses yet
+            calibrations = [CalibrationSet(project, owner)
+                            for owner in project.calibration_owners(session)]
+        if not trials and not calibrations:
+            pipeline = project.config.pipeline
             raise click.ClickException(
                 f"{project.root}: no trials found (looked for videos in "
-                f"'{project.config.pipeline.videos_raw}' folders of sessions at nesting = "
+                f"'{pipeline.videos_raw}' folders of sessions at nesting = "
                 f"{project.config.nesting}); check nesting, cam_regex and the filters"
+                + (f"; nor a '{pipeline.calibration_videos}' folder to calibrate"
+                   if steps == ("calibrate",) else
+                   "; to calibrate the calibration folders alone, run `posekit calibrate`"
+                   if "calibrate" in steps and project.calibration_owners(session) else "")
             )
         if graph:
             summaries = run_all(project, trials, overwrite, steps=steps, jobs=jobs,
                                 scheduler=scheduler)
         else:
-            summaries = run_steps(project, trials, overwrite, steps=steps, jobs=jobs)
+            summaries = run_steps(project, trials, overwrite, steps=steps, jobs=jobs,
+                                  calibrations=calibrations)
     if not echo_summaries(summaries):
         raise SystemExit(1)
 

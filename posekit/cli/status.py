@@ -8,8 +8,9 @@ import click
 
 from posekit.project import Project
 from posekit.project.lock import held_units
-from posekit.project.pipeline import project_status, unit_keys
-from posekit.project.steps import PIPELINE
+from posekit.project.pipeline import StatusRow, project_status, unit_keys
+from posekit.project.runner import freshness
+from posekit.project.steps import PIPELINE, STEPS, CalibrationSet, calibration_set
 
 SYMBOLS = {"done": "done", "outdated": "outdated", "missing": "-", "no calibration": "no calib"}
 
@@ -20,11 +21,29 @@ def print_status(project_dir: Path, session: str | None, trial: str | None) -> N
     rows = project_status(trials)
     sessions = {r.session for r in rows}
     click.echo(f"Project {project.root}: {len(sessions)} session(s), {len(rows)} trial(s)")
+    used = {cs.owner for cs in filter(None, map(calibration_set, trials))}
+    unused = [] if trial is not None else [
+        CalibrationSet(project, owner) for owner in project.calibration_owners(session)
+        if owner not in used]
+    for cs in unused:
+        state = SYMBOLS[freshness(STEPS["calibrate"], cs)]
+        click.echo(f"{cs.key}: calibrate {state} (no trial uses it yet)")
     if not rows:
         click.echo("No trials found: put videos named like <trial>-camA.mp4 in "
                    f"<session>/{project.config.pipeline.videos_raw}/ "
                    f"(nesting = {project.config.nesting}).")
-        return
+    if rows:
+        _print_table(rows)
+    busy: dict[str, list[str]] = {}  # holder -> units
+    for key, holder in held_units(project.root, unit_keys(trials, PIPELINE, unused)).items():
+        busy.setdefault(holder, []).append(key)
+    for holder, units in busy.items():
+        click.echo(f"Now in use by another posekit command: {', '.join(units)} ({holder}); "
+                   "their states may change while it runs")
+
+
+def _print_table(rows: list[StatusRow]) -> None:
+    """One line per trial: session, trial, cameras and each step's state."""
     header = ["session", "trial", "cameras", *PIPELINE]
     table = [header] + [
         [r.session or ".", r.trial, ",".join(r.cameras), *(SYMBOLS[r.steps[s]] for s in PIPELINE)]
@@ -35,9 +54,3 @@ def print_status(project_dir: Path, session: str | None, trial: str | None) -> N
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))
-    busy: dict[str, list[str]] = {}  # holder -> units
-    for key, holder in held_units(project.root, unit_keys(trials, PIPELINE)).items():
-        busy.setdefault(holder, []).append(key)
-    for holder, units in busy.items():
-        click.echo(f"Now in use by another posekit command: {', '.join(units)} ({holder}); "
-                   "their states may change while it runs")

@@ -118,6 +118,11 @@ class Trial:
         return self.session.path / step_folder
 
 
+#: How deep below the project root calibration folders are looked for when ``nesting`` is
+#: negative (sessions at any depth).
+MAX_CALIBRATION_DEPTH = 8
+
+
 @dataclass(frozen=True)
 class Session:
     """A session folder holding a raw-videos folder."""
@@ -269,6 +274,31 @@ class Project:
 
         walk(self.root, ())
         return [s for s in found if s.videos_dir.is_dir()]
+
+    def calibration_owners(self, session: str | None = None) -> list[Path]:
+        """Every folder that holds a calibration folder (``[pipeline]
+        calibration_videos``), whether or not trials sit below it yet: the project root
+        and the folders down to the session level (``nesting``; any depth up to
+        :data:`MAX_CALIBRATION_DEPTH` when negative), in natural order. With ``session``
+        (a pattern as in :meth:`trials`), only the folders whose path from the root it
+        matches. Lets a calibration be made and checked before any trial is filmed."""
+        pipeline = self.config.pipeline
+        name = pipeline.calibration_videos
+        skip = {name, pipeline.videos_raw}
+        depth = self.config.nesting if self.config.nesting >= 0 else MAX_CALIBRATION_DEPTH
+        found: list[Path] = []
+
+        def walk(path: Path, parts: tuple[str, ...]) -> None:
+            key = "/".join(parts)
+            if (path / name).is_dir() and (session is None or (parts and _matches(key, session))):
+                found.append(path)
+            if len(parts) < depth:
+                for child in self._subfolders(path):
+                    if child.name not in skip:
+                        walk(child, (*parts, child.name))
+
+        walk(self.root, ())
+        return found
 
     def trials(self, session: str | None = None, trial: str | None = None) -> list[Trial]:
         """Every trial, optionally filtered by shell-style patterns on session and trial

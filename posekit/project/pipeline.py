@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from posekit.project.layout import Project, Trial
 from posekit.project.lock import lock_units
 from posekit.project.runner import StepSummary, freshness, run_step, unit_key, units_for
-from posekit.project.steps import PIPELINE, STEPS, calibration_set
+from posekit.project.steps import PIPELINE, STEPS, CalibrationSet, calibration_set
 
 
-def unit_keys(trials: Sequence[Trial], steps: Sequence[str]) -> set[str]:
+def unit_keys(trials: Sequence[Trial], steps: Sequence[str],
+              calibrations: Sequence[CalibrationSet] = ()) -> set[str]:
     """The keys of the units (trials, calibration folders) ``steps`` work on."""
     return {unit_key(unit) for name in steps if name in STEPS
-            for unit in units_for(STEPS[name], trials)}
+            for unit in units_for(STEPS[name], trials, calibrations)}
 
 
 def run_all(
@@ -47,11 +48,14 @@ def run_steps(
     progress: bool = True,
     steps: Sequence[str] = PIPELINE,
     jobs: int | None = None,
+    calibrations: Sequence[CalibrationSet] = (),
 ) -> list[StepSummary]:
     """Run ``steps`` one after the other in this process, each over every trial (what
-    the single-step commands do), holding the trials' locks as :func:`run_all` does."""
-    with lock_units(project.root, unit_keys(trials, steps)):
-        return [run_step(name, project, trials, overwrite, progress, jobs) for name in steps]
+    the single-step commands do), holding the trials' locks as :func:`run_all` does.
+    ``calibrations``: calibration folders to calibrate that no trial uses yet."""
+    with lock_units(project.root, unit_keys(trials, steps, calibrations)):
+        return [run_step(name, project, trials, overwrite, progress, jobs, calibrations)
+                for name in steps]
 
 
 @dataclass(frozen=True)

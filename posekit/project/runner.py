@@ -157,8 +157,10 @@ def freshness(step: Step, unit: Unit) -> Freshness:
     return paths_freshness(outputs, [*step.inputs(unit), *unit.config_files])
 
 
-def units_for(step: Step, trials: Sequence[Trial]) -> list[Unit]:
-    """The units ``step`` runs on for the selected trials (calibration sets deduplicated)."""
+def units_for(step: Step, trials: Sequence[Trial],
+              calibrations: Sequence[CalibrationSet] = ()) -> list[Unit]:
+    """The units ``step`` runs on for the selected trials (calibration sets deduplicated),
+    plus, for a calibration step, the ``calibrations`` no trial uses yet."""
     if step.per == "trial":
         return list(trials)
     seen: dict[Path, CalibrationSet] = {}
@@ -166,6 +168,8 @@ def units_for(step: Step, trials: Sequence[Trial]) -> list[Unit]:
         cs = calibration_set(trial)
         if cs is not None and cs.owner not in seen:
             seen[cs.owner] = cs
+    for cs in calibrations:
+        seen.setdefault(cs.owner, cs)
     return list(seen.values())
 
 
@@ -233,14 +237,16 @@ def run_step(
     overwrite: bool = False,
     progress: bool = True,
     jobs: int | None = None,
+    calibrations: Sequence[CalibrationSet] = (),
 ) -> StepSummary:
-    """Run one step over the units of ``trials``; never raises for a unit's failure.
+    """Run one step over the units of ``trials`` (and ``calibrations``, see
+    :func:`units_for`); never raises for a unit's failure.
 
     ``jobs``: parallel workers for steps that run units in parallel (None: ``[compute]
     jobs`` of the project config; 0: one per CPU core)."""
     step = STEPS[step_name]
     summary = StepSummary(step_name)
-    units = units_for(step, trials)
+    units = units_for(step, trials, calibrations)
     if not step.available:
         summary.unavailable = True
         summary.results = [UnitResult(unit_key(u), "unavailable") for u in units]

@@ -46,6 +46,24 @@ def test_calibrate_writes_calibration_and_report_then_skips(tmp_path: Path) -> N
     assert again.exit_code == 0 and "1 skipped" in again.output
 
 
+def test_a_calibration_is_made_before_any_trial_is_filmed(tmp_path: Path) -> None:
+    root = _copy(tmp_path / "p")
+    shutil.rmtree(root / "session1")
+    result = CliRunner().invoke(cli, ["-q", "calibrate", "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    assert load_calibration(root / "calibration/calibration.toml").names == [
+        "cam1", "cam2", "cam3"]
+    status = CliRunner().invoke(cli, ["status", "-p", str(root)])
+    assert "calibration: calibrate done (no trial uses it yet)" in status.output
+    assert "No trials found" in status.output
+    run_all = CliRunner().invoke(cli, ["run-all", "-p", str(root)])
+    assert run_all.exit_code == 1 and "run `posekit calibrate`" in run_all.output
+    shutil.rmtree(root / "calibration")
+    nothing = CliRunner().invoke(cli, ["calibrate", "-p", str(root)])
+    assert nothing.exit_code == 1
+    assert "nor a 'calibration' folder to calibrate" in nothing.output
+
+
 def test_wrong_board_fails_with_a_diagnosis(tmp_path: Path) -> None:
     root = _copy(tmp_path / "p")
     text = (root / "config.toml").read_text().replace("board_marker_bits = 4",

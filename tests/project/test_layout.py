@@ -64,6 +64,23 @@ def test_nesting_two_and_cascade(tmp_path: Path, make_file: Callable[..., Path])
     assert calibration_set(trials["subj2/day1/walk"]) is None
 
 
+def test_calibration_folders_are_found_without_trials(
+    tmp_path: Path, make_file: Callable[..., Path]
+) -> None:
+    make_file(tmp_path / "config.toml", "nesting = 2")
+    make_file(tmp_path / "calibration" / "c-cam1.mp4")
+    make_file(tmp_path / "subj1" / "calibration" / "c-cam1.mp4")
+    make_file(tmp_path / "subj2" / "day1" / "calibration" / "c-cam1.mp4")
+    make_file(tmp_path / "subj2" / "day1" / "videos-raw" / "calibration" / "x.mp4")
+    make_file(tmp_path / "subj2" / "day1" / "extra" / "calibration" / "c-cam1.mp4")  # too deep
+    project = Project.open(tmp_path)
+    assert project.trials() == []
+    assert project.calibration_owners() == [tmp_path, tmp_path / "subj1",
+                                            tmp_path / "subj2" / "day1"]
+    assert project.calibration_owners("subj2/*") == [tmp_path / "subj2" / "day1"]
+    assert project.calibration_owners("subj1") == [tmp_path / "subj1"]
+
+
 def test_nesting_any_depth(tmp_path: Path, make_file: Callable[..., Path]) -> None:
     make_file(tmp_path / "config.toml", "nesting = -1")
     make_file(tmp_path / "a" / "videos-raw" / "t-cam1.mp4")
