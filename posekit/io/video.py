@@ -31,13 +31,15 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """Basic facts about a video file as OpenCV decodes it."""
+    """Basic facts about a video file as posekit reads it: width and height as a player
+    shows the frames, i.e. after the container's rotation flag (``rotation``)."""
 
     path: Path
     width: int
     height: int
     fps: float
     n_frames: int
+    rotation: int = 0  # degrees the container asks to turn the stored frames (applied)
 
 
 class VideoDecodeError(PosekitError):
@@ -106,10 +108,17 @@ def _mp4_damage(path: Path) -> str | None:
 def _open(path: Path, params: list[int] | None = None) -> cv2.VideoCapture:
     """An opened ``cv2.VideoCapture`` of ``path`` (checked with :func:`check_video_file`);
     an error that names the file, says why when it can tell, and what to do when OpenCV
-    cannot open it."""
+    cannot open it.
+
+    The capture applies the container's rotation flag (phones store a portrait video as
+    landscape frames plus "rotate 90°"), as video players do and as ``cv2.imread`` applies
+    a photo's EXIF orientation, so that every step (calibration, detection, labelled
+    videos) sees the frames the same way up, whatever OpenCV's default for the flag."""
     check_video_file(path)
     cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, params or [])
-    if not cap.isOpened():
+    if cap.isOpened():  # frames and sizes as a player shows them (phones: rotation flag)
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    else:
         cap.release()
         damage = _mp4_damage(path) if path.suffix.lower() in (".mp4", ".mov", ".m4v") \
             else None
@@ -133,6 +142,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
             height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
             fps=float(cap.get(cv2.CAP_PROP_FPS)),
             n_frames=int(cap.get(cv2.CAP_PROP_FRAME_COUNT)),
+            rotation=int(cap.get(cv2.CAP_PROP_ORIENTATION_META)) % 360,
         )
     finally:
         cap.release()
@@ -215,7 +225,6 @@ def _decode(path: Path, out: queue.Queue[TimedFrame | BaseException | None],
     cap: cv2.VideoCapture | None = None
     try:
         cap = _open(path, params)
-        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # honour rotation metadata (phones)
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         index = 0
         while not stop.is_set():

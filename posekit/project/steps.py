@@ -182,6 +182,62 @@ def trial_fps(trial: Trial, poses: Mapping[str, Any]) -> float:
     return values[0]
 
 
+#: A trial video whose width or height differs from its camera's calibrated image size by
+#: more than this (relative) does not match the calibration. Small differences are
+#: normal: codecs pad 1080 rows to 1088, and imported calibrations may state the sensor's.
+SIZE_TOLERANCE = 0.02
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= SIZE_TOLERANCE * max(a, b)
+
+
+def calibration_size_problems(trial: Trial, sizes: Mapping[str, tuple[int, int]],
+                              calibration: Path) -> list[str]:
+    """One message per camera of ``trial`` whose video frames (as posekit reads them: the
+    rotation flag applied) are not the size its calibration was made at (``sizes``:
+    camera → calibrated (width, height), from ``calibration``): turned by 90°, another
+    resolution, or another shape. The intrinsics of such a calibration do not apply to
+    the trial's keypoints. Cameras whose video cannot be read are left to the steps that
+    read it."""
+    from posekit.errors import PosekitError
+    from posekit.io.video import probe_video
+
+    problems = []
+    for cam, (cw, ch) in sizes.items():
+        if cam not in trial.videos:
+            continue
+        try:
+            info = probe_video(trial.videos[cam])
+        except PosekitError:
+            continue
+        w, h = info.width, info.height
+        if w <= 0 or h <= 0 or (_close(w, cw) and _close(h, ch)):
+            continue
+        seen = f"{trial.videos[cam].name} is {w}x{h}"
+        if info.rotation:
+            seen += f" (stored turned by {info.rotation} degrees, as phones record)"
+        made = f"{calibration} was made on {cw}x{ch} frames"
+        if _close(w, ch) and _close(h, cw):
+            problems.append(
+                f"{cam}: {seen} but {made}: one of the two is turned by 90 degrees (the "
+                "camera was held the other way, or only one recording carries a rotation "
+                "flag); posekit reads every video the way up a player shows it, so record "
+                "the calibration with the camera as in the trials and recalibrate")
+        elif _close(w / cw, h / ch):
+            problems.append(
+                f"{cam}: {seen} but {made}: another resolution, and a camera's focal length "
+                "and lens centre in pixels hold only at the resolution they were measured "
+                "at; record the calibration at the trials' resolution (and field of view "
+                "setting) and recalibrate")
+        else:
+            problems.append(
+                f"{cam}: {seen} but {made}: another frame shape (a different camera, "
+                "video mode or crop); record the calibration with the trials' settings "
+                "and recalibrate")
+    return problems
+
+
 def person_cameras(poses: Mapping[str, Any]) -> list[str]:
     """The cameras whose 2D keypoints (``poses``: camera → Pose2D) have a person in at
     least one frame."""

@@ -23,6 +23,7 @@ from posekit.project.layout import Trial
 from posekit.project.steps import (
     all_or_nothing,
     calibration_set,
+    calibration_size_problems,
     frame_counts,
     no_person_error,
     person_cameras,
@@ -110,7 +111,13 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
     if cs is not None and cs.output.is_file():
         group = load_calibration(cs.output)
         absent = [c for c in seen if c not in group.names]
-        if not absent:
+        misfit = [] if absent else calibration_size_problems(
+            trial, {c: group[c].size for c in seen}, cs.output)
+        if misfit:
+            warnings.append("the calibration does not fit the videos, so the offsets are "
+                            "from the motion only, not checked by the geometry: "
+                            + "; ".join(misfit))
+        elif not absent:
             geo = geometry_offsets({c: poses[c] for c in seen}, group.subset(seen), offsets,
                                    confidence, seen[0], round(cfg.max_lag_s * fps))
             offsets.update(geo.offsets)

@@ -30,6 +30,7 @@ from posekit.project.layout import Trial
 from posekit.project.steps import (
     all_or_nothing,
     calibration_set,
+    calibration_size_problems,
     frame_counts,
     no_person_error,
     person_cameras,
@@ -113,6 +114,10 @@ def _load_inputs(trial: Trial) -> tuple[CameraGroup, dict[str, Pose2D]]:
             f"{cs.output} (it has {group.names}){hint}; recalibrate with every camera of the "
             f"trial (a calibration video per camera in {cs.folder}, then `posekit calibrate "
             "--overwrite`), or move the odd videos out of the raw-videos folder")
+    problems = calibration_size_problems(trial, {c: group[c].size for c in cams}, cs.output)
+    if problems:
+        raise CalibrationError(f"trial {trial.key}: the calibration does not fit the "
+                               "videos: " + "; ".join(problems))
     poses = read_trial_2d(trial)
     extra = [c for c in group.names if c not in cams]
     if extra:
