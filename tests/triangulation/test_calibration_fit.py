@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from posekit.camera.toml_io import load_calibration
 from posekit.cli.main import cli
-from posekit.pose2d.table import read_pose2d
+from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
 from posekit.skeletons import limb_joint_indices
 from posekit.sync.step import read_sync
 
@@ -47,6 +47,30 @@ def test_a_calibration_made_at_another_size_is_a_clear_error(
     assert (f"cam2: squat-cam2.mp4 is 1280x720 but {calibration} was made on "
             f"{size[0]}x{size[1]} frames: {says}") in result.output, result.output
     assert not list((root / "session1").glob("pose-3d/*"))
+
+
+def test_sync_with_a_calibration_that_does_not_fit_uses_the_motion_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = _example(tmp_path / "p")
+    calib = toml.load(EXAMPLE / "ground-truth" / "calibration.toml")
+    calib["cam_1"]["size"] = [720, 1280]
+    (root / "calibration" / "calibration.toml").write_text(toml.dumps(calib))
+    with np.load(root / "ground-truth" / "session1" / "squat.npz") as gt:
+        truth2d, fps = gt["points2d"], gt["fps"]
+        names, keypoints = list(gt["camera_names"]), tuple(gt["keypoints"])
+    for ci, cam in enumerate(names):
+        pose = Pose2D(keypoints, truth2d[ci], np.ones(truth2d.shape[1:3]),
+                      metadata={"fps": float(fps[ci])})
+        write_pose2d(pose, root / "session1" / "pose-2d" / f"squat-{cam}.h5")
+    result = CliRunner().invoke(cli, ["sync", "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    assert ("the calibration does not fit the videos, so the offsets are from the motion "
+            "only, not checked by the geometry: cam2: squat-cam2.mp4 is 1280x720") in \
+        caplog.text, caplog.text
+    record = toml.load(root / "session1" / "sync" / "squat.toml")
+    assert record["method"] == "motion" and record["offsets"] == {
+        "cam1": 0, "cam2": 0, "cam3": 0}
 
 
 def test_a_calibration_within_codec_padding_fits(tmp_path: Path) -> None:
