@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from posekit import __version__
@@ -66,9 +67,26 @@ def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
                   scorer="posekit", frame_times=np.array(times),
                   metadata={"detector": cfg.backend, "skeleton": detector.skeleton,
                             "model": getattr(detector, "model", cfg.backend),
-                            "posekit": __version__, "video": video.name, "fps": info.fps})
+                            "posekit": __version__, "video": video.name,
+                            "fps": capture_rate(np.array(times), info.fps)})
     pose.metadata["frames_with_person"] = int(pose.detected().sum())
     return pose
+
+
+def capture_rate(times: NDArray[np.float64], container_fps: float) -> float:
+    """The rate a video's frames were captured at: one over the median interval of their
+    timestamps (``times``, s). A container states the average rate over the whole clip
+    instead, which dropped frames lower (a 30-fps camera that skipped 4 of 120 frames
+    reads 29 fps) and which would then differ from the other cameras'; the gaps
+    themselves are reported by :func:`posekit.project.steps.frame_timing_problems`.
+    ``container_fps`` when it agrees within 0.1 % (all constant-rate videos) or when there
+    are too few timestamps."""
+    step = np.diff(times)
+    step = step[np.isfinite(step) & (step > 0)]
+    if step.size < 2:
+        return float(container_fps)
+    rate = float(1.0 / np.median(step))
+    return float(container_fps) if abs(rate - container_fps) <= 1e-3 * rate else round(rate, 6)
 
 
 def no_person_warning(label: str, video: Path, output: Path, n_frames: int) -> str:

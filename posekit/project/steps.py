@@ -238,6 +238,47 @@ def calibration_size_problems(trial: Trial, sizes: Mapping[str, tuple[int, int]]
     return problems
 
 
+#: A frame that comes more than this many typical frame intervals after the previous one
+#: follows dropped frames (or a variable-rate stretch).
+GAP_FACTOR = 1.5
+
+
+def frame_timing_problems(poses: Mapping[str, Any]) -> list[str]:
+    """One message per camera whose 2D file's frame times (``poses``: camera → Pose2D;
+    the container's timestamps, kept by ``posekit detect``) have gaps: frames the camera
+    dropped, or a variable frame rate, as phones record. posekit matches cameras frame by
+    frame, so every frame after a gap is out of step with the other cameras. Files
+    without frame times (imported 2D) are not checked."""
+    import numpy as np
+
+    problems = []
+    for cam, pose in poses.items():
+        times = pose.frame_times
+        if times is None or len(times) < 3:
+            continue
+        step = np.diff(np.asarray(times, np.float64))
+        step = step[np.isfinite(step)]
+        period = float(np.median(step)) if step.size >= 2 else 0.0
+        if period <= 0:
+            continue
+        gaps = np.flatnonzero(step > GAP_FACTOR * period)
+        if not gaps.size:
+            continue
+        missing = int(np.sum(np.round(step[gaps] / period) - 1))
+        worst = int(gaps[np.argmax(step[gaps])])
+        video = pose.metadata.get("video") or f"{cam}'s video"
+        problems.append(
+            f"{cam}: the frame times of {video} have {gaps.size} gap(s), about {missing} "
+            f"frame(s) missing (the largest {step[worst]:.3f} s instead of {period:.3f} s, "
+            f"after frame {worst}): the camera dropped frames or recorded at a variable "
+            "rate, and posekit matches cameras frame by frame, so every frame after a gap is "
+            "out of step with the other cameras; keep the original, make a constant-rate "
+            f"copy that repeats frames to fill the gaps (e.g. `ffmpeg -i {video} -fps_mode "
+            f"cfr -r {1 / period:.4g} copy.mp4`), use the copy as this camera's video and "
+            "run `posekit detect --overwrite`")
+    return problems
+
+
 def person_cameras(poses: Mapping[str, Any]) -> list[str]:
     """The cameras whose 2D keypoints (``poses``: camera → Pose2D) have a person in at
     least one frame."""

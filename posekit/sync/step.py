@@ -25,6 +25,7 @@ from posekit.project.steps import (
     calibration_set,
     calibration_size_problems,
     frame_counts,
+    frame_timing_problems,
     no_person_error,
     person_cameras,
     pose_2d_path,
@@ -100,6 +101,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
                  "started and stopped by hand do; offsets are estimated from the frames "
                  "they share", trial.key, counts)
     fps = trial_fps(trial, poses)
+    warnings.extend(frame_timing_problems(poses))
     subframe: dict[str, float] = {}
     est = motion_offsets({c: poses[c] for c in seen}, fps, cfg.max_lag_s)
     offsets = {c: est.offsets.get(c, 0) for c in cams}

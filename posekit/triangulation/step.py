@@ -32,6 +32,7 @@ from posekit.project.steps import (
     calibration_set,
     calibration_size_problems,
     frame_counts,
+    frame_timing_problems,
     no_person_error,
     person_cameras,
     pose_2d_path,
@@ -295,7 +296,8 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
             f"every camera (reference frames each recorded: {spans}); check the offsets "
             "(`posekit sync --overwrite`, or [sync] offsets) and the shortest videos")
     xy, scores, fnum = stack_poses(poses, offsets)
-    cam_warnings = _check_detections(trial, poses, scores, fnum, source)
+    cam_warnings = [*frame_timing_problems(poses),
+                    *_check_detections(trial, poses, scores, fnum, source)]
     counts = frame_counts(poses)
     if counts:
         log.info("%s: the cameras recorded different numbers of frames (%s); triangulating "

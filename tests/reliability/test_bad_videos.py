@@ -6,16 +6,20 @@ marked as holding nobody."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+import toml
 from videos_util import (
+    EXAMPLE,
     EXAMPLE_BOARD,
     SPOILERS,
     board_frames,
     config_text,
     copy_tree,
+    drop_frames,
     empty_scene_frames,
     garbage,
     invoke,
@@ -324,3 +328,29 @@ def test_mediapipe_setup_notices_stay_off_the_terminal(tmp_path: Path, jobs: str
     loud = run_posekit("-v", *args, "--overwrite", env=env)
     assert loud.returncode == 0, loud.stderr
     assert any(NATIVE_NOISE.search(line) for line in loud.stderr.splitlines()), loud.stderr
+
+
+def test_dropped_frames_are_named_by_sync_and_triangulate(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A camera that skipped 4 frames after frame 20 (its timestamps jump, as when a phone
+    drops frames): sync and triangulate say which camera, where and what to do."""
+    root = copy_tree(EXAMPLE, tmp_path / "p")
+    drop_frames(root / "session1" / "videos-raw" / "squat-cam2.mp4", after=20, missing=4)
+    (root / "calibration" / "calibration.toml").write_bytes(
+        (EXAMPLE / "ground-truth" / "calibration.toml").read_bytes())
+    assert invoke("-q", "detect", "-p", root).exit_code == 0
+    # the capture rate, not the container's average over the clip (28.15 fps)
+    assert read_pose2d(root / "session1" / "pose-2d" / "squat-cam2.h5").metadata["fps"] == 30
+    says = ("cam2: the frame times of squat-cam2.mp4 have 1 gap(s), about 4 frame(s) missing "
+            "(the largest 0.167 s instead of 0.033 s, after frame 20): the camera dropped "
+            "frames or recorded at a variable rate")
+    does = "`ffmpeg -i squat-cam2.mp4 -fps_mode cfr -r 30 copy.mp4`"
+    for step in ("sync", "triangulate"):
+        caplog.clear()
+        assert invoke(step, "-p", root).exit_code == 0
+        assert says in caplog.text and does in caplog.text, caplog.text
+    record = toml.load(root / "session1" / "sync" / "squat.toml")
+    assert any(says in w for w in record["warnings"])
+    quality = json.loads((root / "session1" / "pose-3d" / "squat.quality.json").read_text())
+    assert any(says in w for w in quality["warnings"])

@@ -177,6 +177,69 @@ def dangling_link(path: Path, target: str = "/nonexistent-drive/videos/take.mp4"
     return path
 
 
+_MP4_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+
+
+def _mp4_boxes(data: bytes, start: int, end: int) -> list[tuple[int, int, bytes]]:
+    """(offset, size, type) of the MP4 boxes between ``start`` and ``end``."""
+    found, i = [], start
+    while i < end:
+        size, kind = int.from_bytes(data[i:i + 4], "big"), data[i + 4:i + 8]
+        found.append((i, size, kind))
+        i += size
+    return found
+
+
+def drop_frames(path: Path, after: int, missing: int) -> Path:
+    """Make the MP4 ``path`` (written by :func:`write_video`: one constant frame duration,
+    the movie box after the media data) look like a camera that dropped ``missing``
+    frames after frame ``after``: its time-to-sample table gives that frame a duration of
+    ``1 + missing`` frames, so every later frame's timestamp comes that much later (the
+    pictures stay as they are, as when a camera skips frames)."""
+    data = path.read_bytes()
+    kinds = [kind for _, _, kind in _mp4_boxes(data, 0, len(data))]
+    assert kinds.index(b"moov") > kinds.index(b"mdat"), kinds  # no chunk offset moves
+    tables: dict[bytes, int] = {}
+
+    def find(start: int, end: int) -> None:
+        for i, size, kind in _mp4_boxes(data, start, end):
+            if kind in _MP4_CONTAINERS:
+                find(i + 8, i + size)
+            tables.setdefault(kind, i)
+
+    find(0, len(data))
+    at = tables[b"stts"]
+    entries, count, delta = (int.from_bytes(data[at + k:at + k + 4], "big")
+                             for k in (12, 16, 20))
+    assert entries == 1, "expected one constant frame duration"
+    media_scale = int.from_bytes(data[tables[b"mdhd"] + 20:tables[b"mdhd"] + 24], "big")
+    movie_scale = int.from_bytes(data[tables[b"mvhd"] + 20:tables[b"mvhd"] + 24], "big")
+    extra_s = missing * delta / media_scale
+
+    def rewrite(start: int, end: int) -> bytes:
+        out = bytearray()
+        for i, size, kind in _mp4_boxes(data, start, end):
+            body = bytearray(data[i + 8:i + size])
+            if kind in _MP4_CONTAINERS:
+                body = bytearray(rewrite(i + 8, i + size))
+            elif kind == b"edts":  # its edit list would cut the track at the old length
+                continue
+            elif kind == b"stts":
+                runs = [(after, delta), (1, delta * (1 + missing)), (count - after - 1, delta)]
+                body = body[:4] + (3).to_bytes(4, "big") + b"".join(
+                    n.to_bytes(4, "big") + d.to_bytes(4, "big") for n, d in runs)
+            elif kind in (b"mvhd", b"tkhd", b"mdhd"):  # version-0 durations
+                field = 20 if kind == b"tkhd" else 16
+                scale = media_scale if kind == b"mdhd" else movie_scale
+                old = int.from_bytes(body[field:field + 4], "big")
+                body[field:field + 4] = (old + round(extra_s * scale)).to_bytes(4, "big")
+            out += (len(body) + 8).to_bytes(4, "big") + kind + body
+        return bytes(out)
+
+    path.write_bytes(rewrite(0, len(data)))
+    return path
+
+
 SPOILERS = {
     "garbage": garbage,
     "empty": empty,
