@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +25,7 @@ from posekit.calibration.intrinsics import (
     board_poses,
     calibrate_intrinsics,
 )
+from posekit.calibration.sync import shift_frames, video_offsets
 from posekit.camera.model import Camera, CameraGroup, matrix_to_rodrigues
 from posekit.config.schema import CalibrationConfig
 from posekit.errors import CalibrationError
@@ -62,6 +63,9 @@ class Calibration:
     slots: NDArray[np.int64]  # frame index of each bundle-adjusted board pose
     world: str
     notes: list[str] = field(default_factory=list)
+    #: frame offsets of the calibration videos (frame i of a camera = frame i + offset of
+    #: the first camera); all 0 when they were synchronised or not searched
+    offsets: dict[str, int] = field(default_factory=dict)
 
 
 def _observations(corners: FloatArray, usable: NDArray[np.bool_], slots: NDArray[np.int64]
@@ -109,9 +113,32 @@ def board_distance_check(group: CameraGroup, board: Board,
             "square_mm": float(board.square_length * to_mm)}
 
 
+def _align_videos(names: list[str], detections: Mapping[str, CameraDetections],
+                  poses: list[BoardPoses], offsets: Mapping[str, int]
+                  ) -> tuple[dict[str, CameraDetections], int, int]:
+    """Detections and board poses (in place) moved onto the first camera's timeline by
+    ``offsets``; returns the moved detections, the frame of the timeline where the first
+    camera's frame 0 is, and the timeline's length."""
+    start = -min(0, *offsets.values())
+    length = start + max(offsets[n] + detections[n].n_frames for n in names)
+    moved = {}
+    for n, p in zip(names, poses, strict=True):
+        det, off = detections[n], offsets[n]
+        corners = np.asarray(shift_frames(det.corners, off, start, length), np.float64)
+        markers = np.asarray(shift_frames(det.n_markers, off, start, length, 0), np.int64)
+        moved[n] = replace(det, corners=corners, n_markers=markers)
+        for attr in ("rvecs", "tvecs", "view_cos", "error"):
+            arr = getattr(p, attr)[:det.n_frames]
+            setattr(p, attr, shift_frames(arr, off, start, length))
+    return moved, start, length
+
+
 def calibrate(detections: Mapping[str, CameraDetections], board: Board,
-              cfg: CalibrationConfig) -> Calibration:
-    """Calibrate the cameras of ``detections`` (camera order kept) with the board."""
+              cfg: CalibrationConfig, max_lag: int = 0) -> Calibration:
+    """Calibrate the cameras of ``detections`` (camera order kept) with the board.
+    ``max_lag`` > 0: the recordings are videos that may have been started at different
+    times; their frame offsets are searched within ``±max_lag`` frames from the board's
+    motion (:mod:`posekit.calibration.sync`) and applied."""
     names = list(detections)
     min_cos = float(np.cos(np.deg2rad(cfg.max_view_angle)))
     min_corners = max(cfg.min_board_corners, 4)
@@ -134,6 +161,22 @@ def calibrate(detections: Mapping[str, CameraDetections], board: Board,
             setattr(p, attr, np.concatenate([arr, pad]))
     max_err = max(1.0, 5 * float(np.nanmedian(np.concatenate([p.error for p in poses]))))
     usable = ext.usable_views(poses, min_cos, max_err)
+    notes: list[str] = []
+    offsets, start = dict.fromkeys(names, 0), 0
+    if max_lag > 0:
+        found = video_offsets(names, poses, usable, max_lag)
+        notes += found.notes
+        if any(found.offsets.values()):
+            offsets = found.offsets
+            detections, start, n_frames = _align_videos(names, detections, poses, offsets)
+            usable = ext.usable_views(poses, min_cos, max_err)
+            listing = ", ".join(f"{n} {o:+d}" for n, o in offsets.items() if n != names[0])
+            notes.append(f"Calibration videos not synchronised: frame offsets {listing} "
+                         f"(frame i of a camera is frame i + offset of {names[0]}), found "
+                         "from the board's motion and applied")
+            log.info("calibration videos started at different times: offsets %s frames "
+                     "(found from the board's motion; set [calibration] sync = false if "
+                     "they are synchronised)", listing)
     world_to_cam = ext.initial_extrinsics(names, poses, usable)
     corners = np.stack([detections[n].padded(n_frames) for n in names])
     counts = np.isfinite(corners[..., 0]).sum(axis=2)
@@ -148,7 +191,6 @@ def calibrate(detections: Mapping[str, CameraDetections], board: Board,
              len(result.observations), result.iterations, result.rejected)
     cameras = result.cameras
     world = "camera 1"
-    notes: list[str] = []
     if cfg.world_frame == "board":
         seen_by = np.zeros(len(slots), int)
         for o in result.observations:
@@ -156,15 +198,18 @@ def calibrate(detections: Mapping[str, CameraDetections], board: Board,
         if cfg.world_board_frame is None:
             slot = int(np.argmax(seen_by))
         else:
-            where = np.flatnonzero(slots == cfg.world_board_frame)
+            where = np.flatnonzero(slots == cfg.world_board_frame + start)
             if where.size == 0:
                 raise CalibrationError(
                     f"[calibration] world_board_frame = {cfg.world_board_frame}: the board "
                     "is not usable in that frame (too few corners or too oblique in every "
-                    f"camera); frames with a usable board: {slots[:10].tolist()}...")
+                    "camera); frames with a usable board: "
+                    f"{(slots[:10] - start).tolist()}...")
             slot = int(where[0])
         cameras = _board_world(cameras, result.frame_rvecs[slot], result.frame_tvecs[slot])
-        world = f"board in frame {int(slots[slot])} (z up from its face, origin at its corner)"
+        world = (f"board in frame {int(slots[slot]) - start}"
+                 + (f" of {names[0]}" if start or any(offsets.values()) else "")
+                 + " (z up from its face, origin at its corner)")
     group = CameraGroup(cameras, {"units": board.units, "world": world,
                                   "board": board.describe()})
     quality = {}
@@ -178,4 +223,4 @@ def calibrate(detections: Mapping[str, CameraDetections], board: Board,
             median_px=float(np.median(flat)) if flat.size else float("nan"),
             p95_px=float(np.percentile(flat, 95)) if flat.size else float("nan"))
     return Calibration(group, board, quality, board_distance_check(group, board, detections),
-                       result, slots, world, notes)
+                       result, slots - start, world, notes, offsets)

@@ -28,6 +28,7 @@ def report_figures(calib: Calibration, seconds: float | None = None) -> dict[str
         }
     out: dict[str, object] = {
         "board": calib.board.describe(), "units": calib.board.units, "world": calib.world,
+        "video_offsets": calib.offsets,
         "cameras": cams, "board_distance": calib.board_distance,
         "bundle": {"iterations": calib.bundle.iterations,
                    "rejected_corners": calib.bundle.rejected,

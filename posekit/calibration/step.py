@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from posekit.calibration.board import Board
-from posekit.calibration.calibrate import calibrate
+from posekit.calibration.calibrate import Calibration, calibrate
 from posekit.calibration.detect import CameraDetections, detect_all, sample_frames
 from posekit.calibration.report import write_report
 from posekit.camera.toml_io import save_calibration
 from posekit.config.loader import read_toml
 from posekit.errors import CalibrationError, ConfigError, PosekitError, ProjectError
-from posekit.io.video import check_video_file
+from posekit.io.video import check_video_file, probe_video
 from posekit.project.layout import natural_key, video_extensions
 from posekit.project.steps import CalibrationSet
 
@@ -79,6 +79,16 @@ def configured_board(cs: CalibrationSet) -> Board:
         raise ConfigError(f"{', '.join(files or map(str, cs.config_files))}: {exc}") from None
 
 
+def _max_lag(cs: CalibrationSet, sources: Mapping[str, Path]) -> int:
+    """How many frames apart the calibration videos may have been started (``[sync]
+    max_lag_s`` at their frame rate); 0 when ``[calibration] sync`` is off or any camera's
+    recording is a folder of images (photos are taken together)."""
+    if not cs.config.calibration.sync or any(p.is_dir() for p in sources.values()):
+        return 0
+    fps = probe_video(next(iter(sources.values()))).fps or 30.0
+    return round(cs.config.sync.max_lag_s * fps)
+
+
 def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
     """Calibrate the cameras of one calibration folder; returns the calibration.toml path."""
     start = time.perf_counter()
@@ -103,10 +113,38 @@ def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
     log.info("%s: %d cameras, %s", cs.key, len(sources), board.describe())
     detections = detect_all(sources, board, jobs=cs.config.compute.jobs)
     check_boards(detections, board, cfg.min_board_corners, cfg.min_boards)
-    calib = calibrate(detections, board, cfg)
+    calib = calibrate(detections, board, cfg, max_lag=_max_lag(cs, sources))
     save_calibration(calib.group, cs.output)
     write_report(calib, detections, cs.output.parent, time.perf_counter() - start)
     for name, q in calib.quality.items():
         log.info("%s: reprojection median %.3f px (p95 %.3f) over %d views", name,
                  q.median_px, q.p95_px, q.bundle_views)
+    shape = board_shape_warning(calib)
+    if shape:
+        log.warning("%s: %s", cs.key, shape)
     return cs.output
+
+
+#: the board triangulated with a calibration should keep its squares' size to better than
+#: this (median error over neighbouring corners, relative): good calibrations of the test
+#: and example recordings stay under 0.4 %
+BOARD_SHAPE_TOLERANCE = 0.01
+
+
+def board_shape_warning(calib: Calibration) -> str | None:
+    """A warning when the board, triangulated with the new calibration, does not keep its
+    shape (a sign of a wrong calibration: videos not synchronised, board lengths in the
+    config that do not match the printed board, a camera that zoomed or refocused)."""
+    bd = calib.board_distance
+    if not bd.get("pairs") or bd["median_abs_mm"] <= BOARD_SHAPE_TOLERANCE * bd["square_mm"]:
+        return None
+    unsynced = [n for n in calib.notes if "could not be measured" in n]
+    return (f"the calibration looks wrong: triangulated with it, the board's neighbouring "
+            f"corners are {bd['median_abs_mm']:.3g} mm off the {bd['square_mm']:.4g} mm "
+            f"square in the median (p95 {bd['p95_abs_mm']:.3g} mm; a good calibration keeps "
+            "well under 1 %). Check that the calibration videos are synchronised"
+            + (" (posekit could not measure their offsets: " + "; ".join(unsynced) + ")"
+               if unsynced else "")
+            + ", that the square and marker lengths in [calibration] are the printed board's "
+            "(measure a square), that no camera zoomed or refocused while recording, and "
+            "see the calibration report")

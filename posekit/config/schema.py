@@ -81,8 +81,13 @@ class CalibrationConfig(Section):
         '"board": on the board as placed in world_board_frame (flat on the floor → z up)'
     )
     world_board_frame: int | None = Field(
-        None, description="frame of the calibration videos whose board defines the world; "
-        "unset = the first frame seen by the most cameras"
+        None, description="frame of the calibration videos whose board defines the world "
+        "(the first camera's frame number); unset = the first frame seen by the most cameras"
+    )
+    sync: bool = Field(
+        True, description="find the calibration videos' frame offsets from the board's "
+        "motion, within [sync] max_lag_s (cameras started by hand); false = frame i of every "
+        "camera is the same instant"
     )
 
 
