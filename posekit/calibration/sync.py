@@ -4,8 +4,10 @@ Two cameras that see the board at the same instant see it in poses related by on
 transform, their relative pose. For a candidate lag between their videos, the board
 poses (PnP in each camera, :class:`~posekit.calibration.intrinsics.BoardPoses`) of the
 frames both saw give one relative pose each; at the right lag they agree (up to PnP
-noise), at a wrong one they differ as much as the board moved in between. The lag whose
-poses agree best is taken when the evidence is clear: the poses agree several times
+noise), at a wrong one they differ as much as the board moved in between. Lags with 6 or
+more shared frames are scored, then lag 0 and the lags within two frames of the best on as
+few as 2 frames (a lag next to the right one fits well too and may share more frames). The
+lag whose poses agree best is taken when the evidence is clear: the poses agree several times
 better than at the lags two or more frames away (a board held still fits every lag
 equally, and then the videos are left as they are) and several times better than at
 lag 0 (videos already synchronised keep offset 0). Cameras are placed one after another
@@ -32,6 +34,9 @@ FloatArray = NDArray[np.float64]
 
 #: frames two cameras must share at a lag for it to be scored
 MIN_SHARED = 6
+#: frames enough to score lag 0 (the videos' own alignment) and the lags next to the best
+#: one: a lag next to the right one also fits well and may share more frames
+MIN_SHARED_AT_ZERO = 2
 #: the chosen lag's disagreement must be this many times smaller than at lag 0 and at any
 #: lag two or more frames from it
 CLEAR_FACTOR = 3.0
@@ -104,23 +109,37 @@ def pair_lag(first: FloatArray, second: FloatArray, max_lag: int) -> PairLag:
     lags = lags[np.abs(lags) <= max_lag]
     in_a = np.zeros(len(first), bool)
     in_a[seen_a] = True
+    shared: dict[int, NDArray[np.int64]] = {}
     for lag in lags.tolist():
         frames_b = seen_b[(seen_b + lag >= 0) & (seen_b + lag < len(first))]
-        frames_b = frames_b[in_a[frames_b + lag]]
-        result.counts[lag] = len(frames_b)
-        if len(frames_b) >= MIN_SHARED:
+        shared[lag] = frames_b[in_a[frames_b + lag]]
+        result.counts[lag] = len(shared[lag])
+
+    def score(lag: int) -> float | None:
+        """The disagreement at ``lag`` (None with fewer than 2 shared frames)."""
+        if lag not in result.errors and result.counts.get(lag, 0) >= MIN_SHARED_AT_ZERO:
+            frames_b = shared[lag]
             result.errors[lag] = _score(disagreement(first[frames_b + lag], second[frames_b]))
-    if not result.errors:
+        return result.errors.get(lag)
+
+    strong = {lag: score(lag) for lag, n in result.counts.items() if n >= MIN_SHARED}
+    if not strong:
         result.why = (f"they never saw the board together in {MIN_SHARED} or more frames at "
                       "any lag")
         return result
-    best = min(result.errors, key=result.errors.__getitem__)
-    err = result.errors[best]
-    zero = result.errors.get(0)
+    best = min(strong, key=lambda lag: strong[lag] or 0.0)
+    # the lags next to the right one fit well too (the board moves little in a frame) and
+    # may share more frames: the best of the lags around it is taken, however few frames
+    near = {lag: e for lag in range(best - 2, best + 3) if (e := score(lag)) is not None}
+    best = min(near, key=near.__getitem__)
+    err = near[best]
+    zero = score(0)
     if zero is not None and zero <= KEEP_ZERO_FACTOR * err:  # synchronised: keep it so
         result.lag, result.shared = 0, result.counts[0]
         return result
-    far = [e for lag, e in result.errors.items() if abs(lag - best) >= 2]
+    far = [e for lag, e in strong.items() if e is not None and abs(lag - best) >= 2]
+    if zero is not None:
+        far.append(zero)
     if far and min(far) < CLEAR_FACTOR * err:
         result.why = ("the board's poses do not single out one lag: too few frames in which "
                       "both cameras saw it, or a board held still or moving too little")

@@ -97,3 +97,39 @@ def test_synchronised_videos_are_left_as_they_are(tmp_path: Path, rendered: Path
     taken, _ = _calibrate(_project(tmp_path / "off", rendered, {}, "sync = false\n"))
     for a, b in zip(searched, taken, strict=True):
         assert np.array_equal(a.matrix, b.matrix) and np.array_equal(a.rvec, b.rvec)
+
+
+def _board_motion(n: int, seed: int = 0) -> np.ndarray:
+    """Board → camera transforms (n, 4, 4) of a board moving smoothly 2 m away."""
+    from scipy.spatial.transform import Rotation
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / 30.0
+    out = np.tile(np.eye(4), (n, 1, 1))
+    angles = 0.4 * np.sin(2 * np.pi * np.outer(t, rng.uniform(0.3, 0.8, 3)) + rng.uniform(0, 6, 3))
+    out[:, :3, :3] = Rotation.from_rotvec(angles).as_matrix()
+    out[:, :3, 3] = [0.3, 0.2, 2.0] + 0.4 * np.sin(
+        2 * np.pi * np.outer(t, rng.uniform(0.3, 0.8, 3)) + rng.uniform(0, 6, 3))
+    return out
+
+
+def test_lag_zero_is_kept_when_a_neighbouring_lag_shares_more_frames() -> None:
+    """Synchronised videos in which the two cameras saw the board together in 4 frames,
+    and, one frame apart, in 6: the 4 frames keep lag 0 (the board moves little in a frame,
+    so the neighbouring lag fits well too); the same videos 9 frames apart are found."""
+    from posekit.calibration.sync import pair_lag
+
+    first = _board_motion(90)
+    between = np.eye(4)
+    between[:3, 3] = [1.0, 0.0, 0.5]  # camera b's pose relative to camera a
+    second = np.linalg.inv(between) @ first  # b sees, at the same instants, the same board
+    seen_a = np.zeros(90, bool)
+    seen_b = np.zeros(90, bool)
+    seen_a[[10, 20, 30, 40, 51, 53, 55, 57, 59, 61]] = True
+    seen_b[[10, 20, 30, 40, 50, 52, 54, 56, 58, 60]] = True  # 4 at lag 0, 6 at lag +1
+    a = np.where(seen_a[:, None, None], first, np.nan)
+    b = np.where(seen_b[:, None, None], second, np.nan)
+    found = pair_lag(a, b, 30)
+    assert found.counts[0] == 4 and found.counts[1] == 6 and found.lag == 0
+    late = pair_lag(a, np.concatenate([b[9:], np.full((9, 4, 4), np.nan)]), 30)
+    assert late.lag == 9

@@ -120,7 +120,7 @@ def test_different_frame_rates_in_2d_files(tmp_path: Path, truth: SyncTrial, ste
 def test_different_frame_rates_of_videos(tmp_path: Path, truth: SyncTrial) -> None:
     """2D files without a frame rate (imported): the videos' rates are compared."""
     project = build(tmp_path / "p", truth.poses, truth.group, fps=None)
-    write_videos(project, {"cam1": 30.0, "cam2": 15.0, "cam3": 30.0})
+    write_videos(project, {"cam1": 30.0, "cam2": 15.0, "cam3": 30.0}, group=truth.group)
     result = posekit("triangulate", "-p", project.root)
     assert result.exit_code == 1
     message = failed(result.output, "triangulate")

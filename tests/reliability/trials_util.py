@@ -153,12 +153,15 @@ def build(root: Path, poses: Mapping[str, Pose2D | None], group: CameraGroup | N
     return project
 
 
-def write_videos(project: Project, fps: Mapping[str, float], n_frames: int = 4) -> None:
-    """Replace the placeholder videos by real tiny videos (64 x 48 px) at ``fps``."""
+def write_videos(project: Project, fps: Mapping[str, float], n_frames: int = 4,
+                 group: CameraGroup | None = None) -> None:
+    """Replace the placeholder videos by real videos at ``fps``: tiny (64 x 48 px), or of
+    each camera's calibrated size in ``group`` (triangulation checks that they match)."""
     from posekit.io.video import write_video
 
     for cam, rate in fps.items():
-        frames = [np.full((48, 64, 3), 40 * i, np.uint8) for i in range(n_frames)]
+        width, height = (64, 48) if group is None else group[cam].size
+        frames = [np.full((height, width, 3), 40 * i, np.uint8) for i in range(n_frames)]
         write_video(project.video(cam), frames, rate)
 
 
