@@ -78,7 +78,8 @@ def capture_rate(times: NDArray[np.float64], container_fps: float) -> float:
     timestamps (``times``, s). A container states the average rate over the whole clip
     instead, which dropped frames lower (a 30-fps camera that skipped 4 of 120 frames
     reads 29 fps) and which would then differ from the other cameras'; the gaps
-    themselves are reported by :func:`posekit.project.steps.frame_timing_problems`.
+    themselves are left empty on the camera's frame grid by sync and triangulation
+    (:func:`posekit.pose2d.timing.on_frame_grid`).
     ``container_fps`` when it agrees within 0.1 % (all constant-rate videos) or when there
     are too few timestamps."""
     step = np.diff(times)

@@ -238,44 +238,34 @@ def calibration_size_problems(trial: Trial, sizes: Mapping[str, tuple[int, int]]
     return problems
 
 
-#: A frame that comes more than this many typical frame intervals after the previous one
-#: follows dropped frames (or a variable-rate stretch).
-GAP_FACTOR = 1.5
-
-
 def frame_timing_problems(poses: Mapping[str, Any]) -> list[str]:
-    """One message per camera whose 2D file's frame times (``poses``: camera → Pose2D;
-    the container's timestamps, kept by ``posekit detect``) have gaps: frames the camera
-    dropped, or a variable frame rate, as phones record. posekit matches cameras frame by
-    frame, so every frame after a gap is out of step with the other cameras. Files
-    without frame times (imported 2D) are not checked."""
+    """One message per camera whose 2D keypoints (``poses``: camera → Pose2D, as
+    :func:`read_trial_2d` gives them, on each camera's regular frame grid) have empty
+    slots for frames the camera did not record: frames it dropped, or a variable frame
+    rate, as phones record. Files without frame times (imported 2D) are not checked."""
     import numpy as np
+
+    from posekit.pose2d.timing import frame_period
 
     problems = []
     for cam, pose in poses.items():
-        times = pose.frame_times
-        if times is None or len(times) < 3:
+        missing = int(pose.metadata.get("frames_missing", 0))
+        if not missing or pose.frame_times is None:
             continue
-        step = np.diff(np.asarray(times, np.float64))
-        step = step[np.isfinite(step)]
-        period = float(np.median(step)) if step.size >= 2 else 0.0
-        if period <= 0:
-            continue
-        gaps = np.flatnonzero(step > GAP_FACTOR * period)
-        if not gaps.size:
-            continue
-        missing = int(np.sum(np.round(step[gaps] / period) - 1))
-        worst = int(gaps[np.argmax(step[gaps])])
+        empty = np.isnan(np.asarray(pose.frame_times, np.float64))
+        gaps = int(np.sum(empty[1:] & ~empty[:-1]))
+        times = np.asarray(pose.frame_times, np.float64)[~empty]
+        step = np.diff(times)
+        worst = int(np.argmax(step))
         video = pose.metadata.get("video") or f"{cam}'s video"
         problems.append(
-            f"{cam}: the frame times of {video} have {gaps.size} gap(s), about {missing} "
-            f"frame(s) missing (the largest {step[worst]:.3f} s instead of {period:.3f} s, "
-            f"after frame {worst}): the camera dropped frames or recorded at a variable "
-            "rate, and posekit matches cameras frame by frame, so every frame after a gap is "
-            "out of step with the other cameras; keep the original, make a constant-rate "
-            f"copy that repeats frames to fill the gaps (e.g. `ffmpeg -i {video} -fps_mode "
-            f"cfr -r {1 / period:.4g} copy.mp4`), use the copy as this camera's video and "
-            "run `posekit detect --overwrite`")
+            f"{cam}: the frame times of {video} have {gaps} gap(s), {missing} frame(s) "
+            f"missing (the largest {step[worst]:.3f} s instead of "
+            f"{frame_period(times):.3f} s, after frame {worst}): the camera dropped frames "
+            "or recorded at a variable rate; posekit places each frame at its time, so this "
+            "camera stays in step with the others, and leaves the missing frames empty "
+            "(their 3D comes from the other cameras); sync and the 3D count this camera's "
+            "frames on its regular time grid, its 2D file and labeled video as decoded")
     return problems
 
 
@@ -297,12 +287,15 @@ def no_person_error(trial: Trial, cameras: Sequence[str]) -> ProjectError:
 
 
 def read_trial_2d(trial: Trial) -> dict[str, Any]:
-    """Every camera's 2D keypoints of a trial (camera → Pose2D, in camera order).
+    """Every camera's 2D keypoints of a trial (camera → Pose2D, in camera order), each on
+    its camera's regular frame grid (:func:`posekit.pose2d.timing.on_frame_grid`: empty
+    rows for frames a camera dropped, so the cameras stay in step).
 
     Errors (:class:`ProjectError`) name the trial, the camera and the file, and say what
     to do: a trial with fewer than two cameras, a missing 2D file, cameras whose 2D files
     have different keypoints."""
     from posekit.pose2d.table import read_pose2d
+    from posekit.pose2d.timing import on_frame_grid
 
     cams = trial.cameras
     if len(cams) < 2:
@@ -318,7 +311,7 @@ def read_trial_2d(trial: Trial) -> dict[str, Any]:
         raise ProjectError(
             f"trial {trial.key}: " + "; ".join(f"{path} is missing" for path in missing)
             + "; run `posekit detect` (or `posekit import-2d`) first")
-    poses = {cam: read_pose2d(pose_2d_path(trial, cam)) for cam in cams}
+    poses = {cam: on_frame_grid(read_pose2d(pose_2d_path(trial, cam))) for cam in cams}
     first = poses[cams[0]].keypoints
     for cam, pose in poses.items():
         if pose.keypoints != first:

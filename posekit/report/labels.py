@@ -20,6 +20,7 @@ from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
 from posekit.io.video import iter_frames, probe_video, video_writer
 from posekit.pose2d.table import read_pose2d
+from posekit.pose2d.timing import grid_to_frames
 from posekit.project.layout import Trial
 from posekit.project.steps import calibration_set, pose_2d_path, pose_3d_path
 from posekit.report.data import Bones, bones_for
@@ -110,6 +111,15 @@ def label_2d(trial: Trial, overwrite: bool = False) -> list[Path]:
     return written
 
 
+def _grid_frames(trial: Trial, cam: str, n_video: int) -> NDArray[np.int64]:
+    """The decoded video frame of each slot of ``cam``'s frame grid (-1: none), from its
+    2D file's frame times; the frames themselves without a 2D file."""
+    path = pose_2d_path(trial, cam)
+    if not path.is_file():
+        return np.arange(n_video, dtype=np.int64)
+    return grid_to_frames(read_pose2d(path))
+
+
 def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
     """Per camera: the 3D points projected into each of its video frames (n_video, k, 2)
     (NaN where the frame has no 3D) and a quality (n_video, k) in [0, 1] from the
@@ -130,7 +140,13 @@ def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
         k = len(data.keypoints)
         xy = np.full((n_video, k, 2), np.nan)
         q = np.full((n_video, k), np.nan)
-        frames = data.fnum - offsets[cam]  # camera frame i shows reference frame i + offset
+        # slot i of the camera's frame grid shows reference frame i + offset; the grid
+        # has a slot per nominal frame interval, also for frames the camera dropped
+        slots = data.fnum - offsets[cam]
+        grid = _grid_frames(trial, cam, n_video)
+        inside = (slots >= 0) & (slots < len(grid))
+        frames = np.full(len(slots), -1, np.int64)
+        frames[inside] = grid[slots[inside]]
         keep = (frames >= 0) & (frames < n_video)
         xy[frames[keep]] = group[cam].project(world[keep])
         q[frames[keep]] = quality[keep]

@@ -1,0 +1,129 @@
+"""Frames on a regular time grid, from the frame times a video's container gives.
+
+A camera that drops frames, or a phone that records at a variable rate, gives fewer frames
+than its nominal rate over the same time, so its frame ``i`` is not the other cameras'
+frame ``i + offset`` for one constant offset. posekit keeps each decoded frame's
+timestamp in its 2D files; :func:`frame_slots` gives each frame its place on the camera's
+regular grid (one slot per nominal frame interval), and :func:`on_frame_grid` spreads a
+2D file onto that grid, with empty rows (NaN, likelihood 0) where the camera recorded
+nothing. Sync and triangulation work on the grid, so the cameras stay in step across a
+gap; for constant-rate videos the grid is the frames themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from posekit.pose2d.table import Pose2D
+
+IntArray = NDArray[np.int64]
+
+#: A frame that comes more than this many typical frame intervals after the previous one
+#: follows dropped frames (or a slower, variable-rate stretch).
+GAP_FACTOR = 1.5
+
+
+def frame_period(times: ArrayLike) -> float:
+    """The typical interval between frames (s), 0 when there are too few: the mean of the
+    intervals within half to :data:`GAP_FACTOR` times their median. Timestamps jitter, and
+    slots count intervals over the whole clip, so the mean (whose error does not grow
+    with the clip, as consecutive intervals share their ends) serves better than the
+    median."""
+    step = np.diff(np.asarray(times, np.float64))
+    step = step[np.isfinite(step)]
+    if step.size < 2:
+        return 0.0
+    median = float(np.median(step))
+    usual = step[(step > 0.5 * median) & (step < GAP_FACTOR * median)]
+    return float(np.mean(usual)) if usual.size else median
+
+
+def increasing_fit(values: ArrayLike) -> NDArray[np.float64]:
+    """The non-decreasing sequence nearest to ``values`` in least squares (isotonic
+    regression, pool-adjacent-violators; O(n))."""
+    v = np.asarray(values, np.float64)
+    means: list[float] = []
+    sizes: list[int] = []
+    for x in v:
+        mean, size = float(x), 1
+        while means and means[-1] > mean:  # pool with the block before
+            prev, n = means.pop(), sizes.pop()
+            mean, size = (prev * n + mean * size) / (n + size), n + size
+        means.append(mean)
+        sizes.append(size)
+    return np.repeat(np.array(means), np.array(sizes, np.int64))
+
+
+#: frames placed with the typical interval alone, before the grid is fitted to them
+_FIRST_FRAMES = 16
+
+
+def _slots(x: NDArray[np.float64]) -> IntArray:
+    """Strictly increasing whole slots nearest to the positions ``x`` (in intervals)."""
+    slots = np.round(x).astype(np.int64)
+    if not (np.diff(slots) > 0).all():  # frames jitter into one slot: fit the lateness
+        index = np.arange(len(x))
+        slots = index + np.round(increasing_fit(x - index)).astype(np.int64)
+    return slots - slots[0]
+
+
+def frame_slots(times: ArrayLike | None) -> IntArray | None:
+    """Each frame's slot on the camera's regular grid (first frame = slot 0), or None when
+    the frames need no grid: no times, too few, or no interval longer than
+    :data:`GAP_FACTOR` typical ones.
+
+    A slot is the frame's time in frame intervals from the first frame, rounded. Over
+    thousands of frames, a tiny error in the interval adds up to whole frames, so the
+    interval and the grid's origin are fitted (a straight line of the times on the
+    slots) to the frames placed so far, and the next frames, as many again, placed with
+    that fit, and so on over the clip: each step reaches only twice as far as the frames
+    its fit has seen. Should timestamps jitter two frames into one slot, the frames'
+    lateness against their index is fitted by the nearest non-decreasing sequence before
+    rounding, so a single late frame leaves the grid as it is, while a real gap moves
+    every later frame by the frames missing in it."""
+    if times is None:
+        return None
+    t = np.asarray(times, np.float64)
+    period = frame_period(t)
+    if len(t) < 3 or period <= 0 or not np.isfinite(t).all():
+        return None
+    if not (np.diff(t) > GAP_FACTOR * period).any():
+        return None
+    end = min(len(t), _FIRST_FRAMES)
+    slots = _slots((t[:end] - t[0]) / period)
+    while True:
+        period, origin = np.polyfit(slots.astype(np.float64), t[:end], 1)
+        if end == len(t):
+            return _slots((t - origin) / period)
+        end = min(len(t), end + end // 2)
+        slots = _slots((t[:end] - origin) / period)
+
+
+def on_frame_grid(pose: Pose2D) -> Pose2D:
+    """``pose`` with one row per slot of its camera's regular grid (:func:`frame_slots`):
+    empty rows where the camera recorded nothing; ``frame_times`` NaN there. ``pose``
+    itself when it needs no grid. The result's metadata gains ``frames_missing``."""
+    slots = frame_slots(pose.frame_times)
+    if slots is None:
+        return pose
+    grid = Pose2D.empty(pose.keypoints, int(slots[-1]) + 1, scorer=pose.scorer,
+                        metadata={**pose.metadata,
+                                  "frames_missing": int(slots[-1]) + 1 - pose.n_frames})
+    grid.xy[slots] = pose.xy
+    grid.likelihood[slots] = pose.likelihood
+    times = np.full(grid.n_frames, np.nan)
+    times[slots] = np.asarray(pose.frame_times, np.float64)
+    grid.frame_times = times
+    return grid
+
+
+def grid_to_frames(pose: Pose2D) -> IntArray:
+    """For each slot of ``pose``'s grid (:func:`on_frame_grid`), the decoded video frame
+    it holds, or -1 for a slot the camera recorded nothing in."""
+    slots = frame_slots(pose.frame_times)
+    if slots is None:
+        return np.arange(pose.n_frames, dtype=np.int64)
+    frames = np.full(int(slots[-1]) + 1, -1, np.int64)
+    frames[slots] = np.arange(len(slots))
+    return frames
