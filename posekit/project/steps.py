@@ -238,6 +238,65 @@ def calibration_size_problems(trial: Trial, sizes: Mapping[str, tuple[int, int]]
     return problems
 
 
+#: 2D keypoints (likelihood at least :data:`SURE_POINT`) beyond this share of the frame
+#: outside it count as outside; more than :data:`OUTSIDE_SHARE` of them, with all of them
+#: inside the frame turned by 90 degrees, is 2D in a phone video's stored orientation.
+FRAME_MARGIN = 0.05
+SURE_POINT = 0.5
+OUTSIDE_SHARE = 0.2
+#: fewer sure points than this are not judged
+MIN_POINTS = 30
+
+
+def _inside(xy: Any, width: int, height: int) -> Any:
+
+    mx, my = FRAME_MARGIN * width, FRAME_MARGIN * height
+    return ((xy[:, 0] >= -mx) & (xy[:, 0] <= width + mx)
+            & (xy[:, 1] >= -my) & (xy[:, 1] <= height + my))
+
+
+def turned_keypoint_problems(trial: Trial, poses: Mapping[str, Any]) -> list[str]:
+    """One message per camera whose video carries a 90 or 270 degree rotation flag (a
+    phone held upright) but whose 2D keypoints (``poses``: camera → Pose2D) lie in the
+    frame as stored, not as shown: 2D from a tool that read the video without applying
+    the flag (OpenCV's default, hence OpenPose's and DeepLabCut's), whereas posekit's
+    calibration and detection read every video the way up a player shows it. Cameras whose
+    video cannot be read, or with too few sure points, are not judged."""
+    import numpy as np
+
+    from posekit.errors import PosekitError
+    from posekit.io.video import probe_video
+
+    problems = []
+    for cam, pose in poses.items():
+        if cam not in trial.videos:
+            continue
+        try:
+            info = probe_video(trial.videos[cam])
+        except PosekitError:
+            continue
+        if info.rotation not in (90, 270) or info.width <= 0 or info.height <= 0:
+            continue
+        sure = pose.likelihood >= SURE_POINT
+        xy = pose.xy[sure & np.isfinite(pose.xy).all(axis=-1)]
+        if len(xy) < MIN_POINTS:
+            continue
+        shown = _inside(xy, info.width, info.height)
+        stored = _inside(xy, info.height, info.width)
+        if (~shown).mean() > OUTSIDE_SHARE and stored.all():
+            problems.append(
+                f"{cam}: {trial.videos[cam].name} is a phone video stored turned (its "
+                f"rotation flag turns it by {info.rotation} degrees to {info.width}x"
+                f"{info.height}), but {100 * (~shown).mean():.0f} % of the keypoints in its "
+                f"2D file ({pose_2d_path(trial, cam).name}) lie outside that frame and all of "
+                f"them inside the {info.height}x{info.width} frame as stored: the 2D comes "
+                "from a tool that read the video without applying the flag; delete that "
+                "file and run `posekit detect`, which reads the video upright, or redo the "
+                "2D with the other tool on an upright copy (`ffmpeg -i "
+                f"{trial.videos[cam].name} upright.mp4` applies the flag)")
+    return problems
+
+
 def frame_timing_problems(poses: Mapping[str, Any]) -> list[str]:
     """One message per camera whose 2D keypoints (``poses``: camera → Pose2D, as
     :func:`read_trial_2d` gives them, on each camera's regular frame grid) have empty

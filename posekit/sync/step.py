@@ -32,6 +32,7 @@ from posekit.project.steps import (
     read_trial_2d,
     sync_path,
     trial_fps,
+    turned_keypoint_problems,
 )
 from posekit.sync.geometry import GeometrySync, geometry_offsets
 from posekit.sync.motion import MotionSync, motion_offsets
@@ -114,10 +115,11 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
         group = load_calibration(cs.output)
         absent = [c for c in seen if c not in group.names]
         misfit = [] if absent else calibration_size_problems(
-            trial, {c: group[c].size for c in seen}, cs.output)
+            trial, {c: group[c].size for c in seen}, cs.output) + turned_keypoint_problems(
+            trial, {c: poses[c] for c in seen})
         if misfit:
-            warnings.append("the calibration does not fit the videos, so the offsets are "
-                            "from the motion only, not checked by the geometry: "
+            warnings.append("the calibration does not fit the videos or their 2D, so the "
+                            "offsets are from the motion only, not checked by the geometry: "
                             + "; ".join(misfit))
         elif not absent:
             geo = geometry_offsets({c: poses[c] for c in seen}, group.subset(seen), offsets,

@@ -40,6 +40,7 @@ from posekit.project.steps import (
     read_trial_2d,
     sync_path,
     trial_fps,
+    turned_keypoint_problems,
 )
 from posekit.sync.step import read_sync
 from posekit.triangulation.align import alignment_from_keypoints, apply_alignment
@@ -120,6 +121,10 @@ def _load_inputs(trial: Trial) -> tuple[CameraGroup, dict[str, Pose2D]]:
         raise CalibrationError(f"trial {trial.key}: the calibration does not fit the "
                                "videos: " + "; ".join(problems))
     poses = read_trial_2d(trial)
+    turned = turned_keypoint_problems(trial, poses)
+    if turned:
+        raise PosekitError(f"trial {trial.key}: the 2D keypoints do not fit the videos: "
+                           + "; ".join(turned))
     extra = [c for c in group.names if c not in cams]
     if extra:
         log.info("%s: the calibration has cameras without a video in this trial (%s); "

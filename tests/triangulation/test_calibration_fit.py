@@ -65,8 +65,8 @@ def test_sync_with_a_calibration_that_does_not_fit_uses_the_motion_only(
         write_pose2d(pose, root / "session1" / "pose-2d" / f"squat-{cam}.h5")
     result = CliRunner().invoke(cli, ["sync", "-p", str(root)])
     assert result.exit_code == 0, result.output
-    assert ("the calibration does not fit the videos, so the offsets are from the motion "
-            "only, not checked by the geometry: cam2: squat-cam2.mp4 is 1280x720") in \
+    assert ("the calibration does not fit the videos or their 2D, so the offsets are from "
+            "the motion only, not checked by the geometry: cam2: squat-cam2.mp4 is 1280x720") in \
         caplog.text, caplog.text
     record = toml.load(root / "session1" / "sync" / "squat.toml")
     assert record["method"] == "motion" and record["offsets"] == {
@@ -105,3 +105,55 @@ def test_phone_videos_stored_turned_go_through_the_pipeline(
     quality = json.loads((root / "session1" / "pose-3d" / "squat.quality.json").read_text())
     errors = {c: v["median_error_px"] for c, v in quality["cameras"].items()}
     assert max(errors.values()) < 10.0, errors
+
+
+def test_2d_in_a_phone_videos_stored_orientation_is_a_clear_error(
+    tmp_path: Path, store_turned: Callable[[Path, Path, int], Path],
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    """cam2's video is stored turned with a 90-degree flag, and its imported 2D was made by
+    a tool that ignored the flag (OpenCV's default): the points lie in the stored
+    720x1280 frame. Triangulate stops, naming the camera, the file and what to do; sync
+    uses the motion only. The same 2D turned upright goes through.
+
+    The check sees such 2D only where it falls outside the upright frame, as a person
+    standing in a portrait video does; here the person is moved to the left of cam2's
+    upright frame for that (their stored-frame points are then below it)."""
+    root = _example(tmp_path / "p")
+    video = root / "session1" / "videos-raw" / "squat-cam2.mp4"
+    store_turned(EXAMPLE / "session1" / "videos-raw" / "squat-cam2.mp4", video, 90)
+    (root / "calibration" / "calibration.toml").write_bytes(
+        (EXAMPLE / "ground-truth" / "calibration.toml").read_bytes())
+    with np.load(root / "ground-truth" / "session1" / "squat.npz") as gt:
+        truth2d, fps = gt["points2d"], gt["fps"]
+        names, keypoints = list(gt["camera_names"]), tuple(gt["keypoints"])
+
+    def write_2d(stored: bool) -> None:
+        for ci, cam in enumerate(names):
+            xy = truth2d[ci].copy()
+            if cam == "cam2" and stored:  # upright (x, y) in 1280 x 720 → stored frame
+                xy = np.stack([xy[..., 1], 1280 - (xy[..., 0] - 300)], axis=-1)
+            pose = Pose2D(keypoints, xy, np.ones(xy.shape[:2]), scorer="openpose",
+                          metadata={"fps": float(fps[ci])})
+            write_pose2d(pose, root / "session1" / "pose-2d" / f"squat-{cam}.h5")
+
+    write_2d(stored=True)
+    result = CliRunner().invoke(cli, ["triangulate", "-p", str(root)])
+    assert result.exit_code == 1
+    says = ("cam2: squat-cam2.mp4 is a phone video stored turned (its rotation flag turns "
+            "it by 90 degrees to 1280x720), but ")
+    does = ("inside the 720x1280 frame as stored: the 2D comes from a tool that read the "
+            "video without applying the flag; delete that file and run `posekit detect`")
+    assert says in result.output and does in result.output, result.output
+    assert not list((root / "session1").glob("pose-3d/*"))
+    result = CliRunner().invoke(cli, ["sync", "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "from the motion only, not checked by the geometry: " + says in caplog.text
+    assert toml.load(root / "session1" / "sync" / "squat.toml")["method"] == "motion"
+
+    write_2d(stored=False)
+    caplog.clear()
+    for step in ("sync", "triangulate"):
+        result = CliRunner().invoke(cli, [step, "-p", str(root), "--overwrite"])
+        assert result.exit_code == 0, result.output
+    assert "stored turned" not in caplog.text
