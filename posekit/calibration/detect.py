@@ -1,18 +1,19 @@
 """Board detection over calibration videos or image folders, in parallel over cameras.
 
 Results are dense NaN-filled arrays: ``corners[frame, corner_id] = (x, y)`` pixels, NaN
-where the corner was not found, so later steps stay vectorised. Frame ``i`` of every
-camera is taken to be the same instant (synchronised calibration recordings, as Anipose
-assumes); image folders are read in natural file-name order.
+where the corner was not found, so later steps stay vectorised. A video's frames are
+placed on its regular frame grid by their timestamps, with empty frames where the camera
+dropped some; the calibration then finds the videos' offsets (:mod:`posekit.calibration.sync`).
+Image folders are read in natural file-name order, one image per frame.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -22,7 +23,8 @@ from tqdm import tqdm
 
 from posekit.calibration.board import Board
 from posekit.errors import CalibrationError, PosekitError
-from posekit.io.video import iter_frames, probe_video
+from posekit.io.video import iter_frames, probe_video, read_frames
+from posekit.pose2d.timing import frame_slots
 from posekit.project.steps import IMAGE_SUFFIXES, image_files
 
 log = logging.getLogger(__name__)
@@ -99,19 +101,51 @@ def sample_frames(source: Path, count: int) -> list[NDArray[np.uint8]]:
     return [frame for i, frame in enumerate(iter_source(source, size)) if i in wanted]
 
 
+def _timed_frames(source: Path, times: list[float]) -> Iterator[NDArray[np.uint8]]:
+    """The frames of a video, appending each one's timestamp (s) to ``times``."""
+    for frame in read_frames(source):
+        times.append(frame.time_s)
+        yield frame.image
+
+
+def _on_grid(detections: CameraDetections, times: Sequence[float]) -> CameraDetections:
+    """``detections`` spread onto the camera's regular frame grid by the frames'
+    timestamps (:func:`posekit.pose2d.timing.frame_slots`): empty frames where the camera
+    dropped some, so that frame ``i`` stays the same instant in every camera."""
+    slots = frame_slots(times)
+    if slots is None:
+        return detections
+    n = int(slots[-1]) + 1
+    corners = np.full((n, *detections.corners.shape[1:]), np.nan)
+    corners[slots] = detections.corners
+    markers = np.zeros(n, np.int64)
+    markers[slots] = detections.n_markers
+    log.warning("%s: the frame times of %s have %d frame(s) missing (the camera dropped "
+                "frames or recorded at a variable rate); its frames are placed by their "
+                "times, so it stays in step with the other cameras, and the calibration "
+                "counts its frames on that grid", detections.camera, detections.source.name,
+                n - len(slots))
+    return replace(detections, corners=corners, n_markers=markers)
+
+
 def detect_camera(camera: str, source: str | os.PathLike[str], board: Board,
-                  position: int | None = None, progress: bool = True) -> CameraDetections:
-    """Detect the board in every frame of one camera's recording."""
+                  position: int | None = None, progress: bool = True,
+                  frame_times: bool = True) -> CameraDetections:
+    """Detect the board in every frame of one camera's recording. A video's frames are
+    placed on its regular frame grid by their timestamps (empty frames where it dropped
+    some) when ``frame_times``; an image folder's images are its frames."""
     source = Path(source)
     n_frames, size = source_info(source)
     detector = board.detector()
     corners = np.full((n_frames, board.n_corners, 2), np.nan)
     n_markers = np.zeros(n_frames, np.int64)
     count = 0
+    times: list[float] = []
+    frames = iter_source(source, size) if source.is_dir() else _timed_frames(source, times)
     bar = tqdm(total=n_frames, desc=f"detect board {camera}", unit="frame", position=position,
                leave=False, disable=None if progress else True)
     with bar:
-        for index, frame in enumerate(iter_source(source, size)):
+        for index, frame in enumerate(frames):
             if index >= n_frames:  # containers may under-report their length
                 corners = np.concatenate([corners, np.full_like(corners, np.nan)])
                 n_markers = np.concatenate([n_markers, np.zeros_like(n_markers)])
@@ -124,16 +158,18 @@ def detect_camera(camera: str, source: str | os.PathLike[str], board: Board,
     detections = CameraDetections(camera, source, size, corners[:count], n_markers[:count])
     log.info("%s: board found in %d of %d frames (%s)", camera,
              int((detections.counts >= 4).sum()), count, source.name)
-    return detections
+    return _on_grid(detections, times) if frame_times else detections
 
 
 def detect_all(sources: Mapping[str, Path], board: Board, jobs: int = 0,
-               progress: bool = True) -> dict[str, CameraDetections]:
+               progress: bool = True, frame_times: bool = True
+               ) -> dict[str, CameraDetections]:
     """Detect the board in every camera's recording, ``jobs`` cameras at a time
     (0 = one per CPU core). OpenCV releases the GIL, so threads run in parallel."""
     workers = max(1, min(len(sources), jobs or os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {cam: pool.submit(detect_camera, cam, path, board, i, progress)
+        futures = {cam: pool.submit(detect_camera, cam, path, board, i, progress,
+                                    frame_times)
                    for i, (cam, path) in enumerate(sources.items())}
         out, errors = {}, []
         for cam, future in futures.items():

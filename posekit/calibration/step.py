@@ -111,7 +111,8 @@ def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
             f"{cs.config.triangulation.cam_regex!r}, or one sub-folder of images per camera)")
     board = configured_board(cs)
     log.info("%s: %d cameras, %s", cs.key, len(sources), board.describe())
-    detections = detect_all(sources, board, jobs=cs.config.compute.jobs)
+    detections = detect_all(sources, board, jobs=cs.config.compute.jobs,
+                            frame_times=cs.config.sync.frame_times)
     check_boards(detections, board, cfg.min_board_corners, cfg.min_boards)
     calib = calibrate(detections, board, cfg, max_lag=_max_lag(cs, sources))
     save_calibration(calib.group, cs.output)

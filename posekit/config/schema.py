@@ -227,6 +227,12 @@ class SyncConfig(Section):
         default_factory=dict,
         description="fixed offsets by camera name (frames); set all to 0 for hardware sync",
     )
+    frame_times: bool = Field(
+        True,
+        description="place each camera's frames by their timestamps, with empty frames where "
+        "a camera dropped some (calibration, sync, triangulation); false = frame i is a "
+        "video's i-th decoded frame, for videos whose timestamps are wrong",
+    )
 
 
 def _mediapipe_angles() -> dict[str, list[str]]:

@@ -348,7 +348,8 @@ def no_person_error(trial: Trial, cameras: Sequence[str]) -> ProjectError:
 def read_trial_2d(trial: Trial) -> dict[str, Any]:
     """Every camera's 2D keypoints of a trial (camera → Pose2D, in camera order), each on
     its camera's regular frame grid (:func:`posekit.pose2d.timing.on_frame_grid`: empty
-    rows for frames a camera dropped, so the cameras stay in step).
+    rows for frames a camera dropped, so the cameras stay in step) unless ``[sync]
+    frame_times = false``.
 
     Errors (:class:`ProjectError`) name the trial, the camera and the file, and say what
     to do: a trial with fewer than two cameras, a missing 2D file, cameras whose 2D files
@@ -370,7 +371,9 @@ def read_trial_2d(trial: Trial) -> dict[str, Any]:
         raise ProjectError(
             f"trial {trial.key}: " + "; ".join(f"{path} is missing" for path in missing)
             + "; run `posekit detect` (or `posekit import-2d`) first")
-    poses = {cam: on_frame_grid(read_pose2d(pose_2d_path(trial, cam))) for cam in cams}
+    poses = {cam: read_pose2d(pose_2d_path(trial, cam)) for cam in cams}
+    if trial.config.sync.frame_times:
+        poses = {cam: on_frame_grid(pose) for cam, pose in poses.items()}
     first = poses[cams[0]].keypoints
     for cam, pose in poses.items():
         if pose.keypoints != first:

@@ -115,7 +115,7 @@ def _grid_frames(trial: Trial, cam: str, n_video: int) -> NDArray[np.int64]:
     """The decoded video frame of each slot of ``cam``'s frame grid (-1: none), from its
     2D file's frame times; the frames themselves without a 2D file."""
     path = pose_2d_path(trial, cam)
-    if not path.is_file():
+    if not path.is_file() or not trial.config.sync.frame_times:
         return np.arange(n_video, dtype=np.int64)
     return grid_to_frames(read_pose2d(path))
 

@@ -39,7 +39,7 @@ from posekit.pose2d.table import read_pose2d
 from posekit.project.layout import Project
 from posekit.project.pipeline import run_all
 from posekit.project.runner import run_step
-from posekit.project.steps import pose_3d_path
+from posekit.project.steps import pose_3d_path, read_trial_2d
 from posekit.report.labels import reprojections
 from posekit.skeletons import limb_joint_indices
 from posekit.triangulation.export import read_anipose_csv
@@ -394,3 +394,39 @@ def test_a_camera_that_dropped_frames_stays_in_step(
     print(f"cam2 reprojection to its 2D after the gap {np.median(gap[21:][seen[21:]]):.1f} px")
     assert seen[21:].mean() > 0.8 and np.median(gap[21:][seen[21:]]) < 15, \
         np.median(gap[21:][seen[21:]])
+
+    # [sync] frame_times = false: frame i is the i-th decoded frame, for wrong timestamps
+    with (root / "config.toml").open("a") as config:
+        config.write("\n[sync]\nframe_times = false\n")
+    caplog.clear()
+    assert invoke("sync", "-p", root, "--overwrite").exit_code == 0
+    assert "frame times" not in caplog.text
+    assert read_trial_2d(Project(root).trials()[0])["cam2"].n_frames == len(frames) - 4
+
+
+def test_a_calibration_video_that_dropped_frames_stays_in_step(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """cam2's calibration video dropped 4 frames after frame 20: the board's frames are
+    placed by their times, so the calibration matches the same instants in every camera
+    (video offsets 0) and is as close to the truth as the example's own."""
+    from posekit.camera.toml_io import load_calibration
+    from posekit.synthetic.evaluate import compare_calibrations
+
+    root = copy_tree(EXAMPLE, tmp_path / "p")
+    video = root / "calibration" / "calib-cam2.mp4"
+    frames = list(iter_frames(video))
+    write_frames(video, frames[:21] + frames[25:])
+    drop_frames(video, after=20, missing=4)
+    assert invoke("calibrate", "-p", root).exit_code == 0
+    assert ("cam2: the frame times of calib-cam2.mp4 have 4 frame(s) missing (the camera "
+            "dropped frames or recorded at a variable rate); its frames are placed by their "
+            "times") in caplog.text, caplog.text
+    report = json.loads((root / "calibration" / "calibration_report.json").read_text())
+    assert report["video_offsets"] == {"cam1": 0, "cam2": 0, "cam3": 0}, report
+    err = compare_calibrations(load_calibration(root / "calibration" / "calibration.toml"),
+                               load_calibration(EXAMPLE / "ground-truth" / "calibration.toml"),
+                               estimated_units_per_m=1000.0)
+    print(f"rotation max {err.rotation_deg.max():.2f} deg, focal max "
+          f"{err.focal_pct.max():.2f} %")
+    assert err.rotation_deg.max() < 0.5 and err.focal_pct.max() < 1.0
