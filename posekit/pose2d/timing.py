@@ -68,20 +68,40 @@ def _slots(x: NDArray[np.float64]) -> IntArray:
     return slots - slots[0]
 
 
-def frame_slots(times: ArrayLike | None) -> IntArray | None:
-    """Each frame's slot on the camera's regular grid (first frame = slot 0), or None when
-    the frames need no grid: no times, too few, or no interval longer than
-    :data:`GAP_FACTOR` typical ones.
+def fit_grid(times: ArrayLike) -> tuple[IntArray, float, float]:
+    """Each frame's slot on the camera's regular grid (first frame = slot 0), with the
+    grid's interval and origin (s): slot ``k`` is at ``origin + k * interval``.
 
     A slot is the frame's time in frame intervals from the first frame, rounded. Over
     thousands of frames, a tiny error in the interval adds up to whole frames, so the
-    interval and the grid's origin are fitted (a straight line of the times on the
-    slots) to the frames placed so far, and the next frames, as many again, placed with
-    that fit, and so on over the clip: each step reaches only twice as far as the frames
-    its fit has seen. Should timestamps jitter two frames into one slot, the frames'
-    lateness against their index is fitted by the nearest non-decreasing sequence before
-    rounding, so a single late frame leaves the grid as it is, while a real gap moves
-    every later frame by the frames missing in it."""
+    interval and the origin are fitted (a straight line of the times on the slots) to
+    the frames placed so far, and the next frames, half as many again, placed with that
+    fit, and so on over the clip: each step reaches only a little beyond the frames its
+    fit has seen. Should timestamps jitter two frames into one slot, the frames' lateness
+    against their index is fitted by the nearest non-decreasing sequence before rounding,
+    so a single late frame leaves the grid as it is, while a real gap moves every later
+    frame by the frames missing in it."""
+    t = np.asarray(times, np.float64)
+    period = frame_period(t)
+    if len(t) < 3 or period <= 0:
+        step = float(np.median(np.diff(t))) if len(t) >= 2 else 1.0
+        return np.arange(len(t), dtype=np.int64), step, float(t[0]) if len(t) else 0.0
+    end = min(len(t), _FIRST_FRAMES)
+    slots = _slots((t[:end] - t[0]) / period)
+    while True:
+        period, origin = np.polyfit(slots.astype(np.float64), t[:end], 1)
+        if end == len(t):
+            slots = _slots((t - origin) / period)
+            period, origin = np.polyfit(slots.astype(np.float64), t, 1)
+            return slots, float(period), float(origin)
+        end = min(len(t), end + end // 2)
+        slots = _slots((t[:end] - origin) / period)
+
+
+def frame_slots(times: ArrayLike | None) -> IntArray | None:
+    """Each frame's slot on the camera's regular grid (:func:`fit_grid`), or None when the
+    frames need no grid: no times, too few, or no interval longer than
+    :data:`GAP_FACTOR` typical ones."""
     if times is None:
         return None
     t = np.asarray(times, np.float64)
@@ -90,40 +110,78 @@ def frame_slots(times: ArrayLike | None) -> IntArray | None:
         return None
     if not (np.diff(t) > GAP_FACTOR * period).any():
         return None
-    end = min(len(t), _FIRST_FRAMES)
-    slots = _slots((t[:end] - t[0]) / period)
-    while True:
-        period, origin = np.polyfit(slots.astype(np.float64), t[:end], 1)
-        if end == len(t):
-            return _slots((t - origin) / period)
-        end = min(len(t), end + end // 2)
-        slots = _slots((t[:end] - origin) / period)
+    return fit_grid(t)[0]
+
+
+def clock_slots(times: ArrayLike, period: float) -> tuple[IntArray, NDArray[np.bool_]]:
+    """Each frame's slot on another camera's clock (a grid of ``period`` seconds from this
+    camera's first frame), for a camera that recorded at a slightly different rate than
+    the reference camera, and which frames to keep: where two frames fall into one slot,
+    the one nearer its middle.
+
+    The frames are first placed on their own camera's grid (:func:`fit_grid`, which
+    takes out timestamp jitter and finds dropped frames), and that grid's times are
+    rounded to the other clock: the drift between the two rates then turns into one empty
+    slot (a slower camera) or one frame left out (a faster one) each time it reaches a
+    whole frame, and nothing else."""
+    t = np.asarray(times, np.float64)
+    own, own_period, _ = fit_grid(t)
+    x = own * (own_period / period)
+    slots = np.round(x).astype(np.int64)
+    keep = np.ones(len(t), bool)
+    miss = np.abs(x - slots)
+    for i in np.flatnonzero(np.diff(slots) <= 0):  # two frames in one slot
+        keep[i if miss[i] > miss[i + 1] else i + 1] = False
+    return slots, keep
+
+
+def _spread(pose: Pose2D, slots: IntArray, keep: NDArray[np.bool_] | None = None,
+            **metadata: object) -> Pose2D:
+    if keep is not None:
+        slots = slots[keep]
+    n = int(slots[-1]) + 1
+    grid = Pose2D.empty(pose.keypoints, n, scorer=pose.scorer,
+                        metadata={**pose.metadata, **metadata})
+    rows = slice(None) if keep is None else keep
+    grid.xy[slots] = pose.xy[rows]
+    grid.likelihood[slots] = pose.likelihood[rows]
+    index = np.full(n, -1, np.int64)
+    index[slots] = np.arange(pose.n_frames)[rows]
+    grid.metadata["frame_index"] = index  # decoded frame of each row (-1: none)
+    times = np.full(n, np.nan)
+    times[slots] = np.asarray(pose.frame_times, np.float64)[rows]
+    grid.frame_times = times
+    return grid
 
 
 def on_frame_grid(pose: Pose2D) -> Pose2D:
     """``pose`` with one row per slot of its camera's regular grid (:func:`frame_slots`):
     empty rows where the camera recorded nothing; ``frame_times`` NaN there. ``pose``
-    itself when it needs no grid. The result's metadata gains ``frames_missing``."""
+    itself when it needs no grid. The result's metadata gains ``frames_missing`` and
+    ``frame_index`` (:func:`grid_to_frames`)."""
     slots = frame_slots(pose.frame_times)
     if slots is None:
         return pose
-    grid = Pose2D.empty(pose.keypoints, int(slots[-1]) + 1, scorer=pose.scorer,
-                        metadata={**pose.metadata,
-                                  "frames_missing": int(slots[-1]) + 1 - pose.n_frames})
-    grid.xy[slots] = pose.xy
-    grid.likelihood[slots] = pose.likelihood
-    times = np.full(grid.n_frames, np.nan)
-    times[slots] = np.asarray(pose.frame_times, np.float64)
-    grid.frame_times = times
-    return grid
+    return _spread(pose, slots, frames_missing=int(slots[-1]) + 1 - pose.n_frames)
+
+
+def on_clock(pose: Pose2D, fps: float) -> Pose2D:
+    """``pose`` (a camera with frame times) placed on a grid of ``fps`` frames per second
+    (:func:`clock_slots`): empty rows for the slots it has no frame in, frames left out
+    where two share one. Its metadata's ``fps`` becomes ``fps``; it gains ``recorded_fps``
+    (the camera's own), ``frames_missing``, ``frames_left_out`` and ``frame_index``."""
+    slots, keep = clock_slots(np.asarray(pose.frame_times, np.float64), 1.0 / fps)
+    n = int(slots[keep][-1]) + 1
+    return _spread(pose, slots, keep, fps=float(fps),
+                   recorded_fps=pose.metadata.get("fps"),
+                   frames_missing=n - int(keep.sum()),
+                   frames_left_out=int((~keep).sum()))
 
 
 def grid_to_frames(pose: Pose2D) -> IntArray:
-    """For each slot of ``pose``'s grid (:func:`on_frame_grid`), the decoded video frame
-    it holds, or -1 for a slot the camera recorded nothing in."""
-    slots = frame_slots(pose.frame_times)
-    if slots is None:
+    """For each row of ``pose`` (as :func:`on_frame_grid` or :func:`on_clock` give it, or
+    a 2D file as read), the decoded video frame it holds, or -1 for an empty slot."""
+    index = pose.metadata.get("frame_index")
+    if index is None:
         return np.arange(pose.n_frames, dtype=np.int64)
-    frames = np.full(int(slots[-1]) + 1, -1, np.int64)
-    frames[slots] = np.arange(len(slots))
-    return frames
+    return np.asarray(index, np.int64)

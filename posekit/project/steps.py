@@ -150,7 +150,8 @@ def trial_fps(trial: Trial, poses: Mapping[str, Any]) -> float:
     Cameras recorded at different frame rates cannot be matched frame by frame: rates
     that differ by more than :data:`FPS_TOLERANCE` are a :class:`ProjectError` that names
     the cameras and their rates; smaller differences are logged as a warning (the
-    first camera's rate is used)."""
+    first camera's rate is used). Cameras with frame times are already on the reference
+    camera's clock here (:func:`on_reference_clock`), so this is for 2D without them."""
     rates: dict[str, tuple[float, str]] = {}
     for cam, pose in poses.items():
         fps = pose.metadata.get("fps")
@@ -307,8 +308,21 @@ def frame_timing_problems(poses: Mapping[str, Any]) -> list[str]:
     from posekit.pose2d.timing import frame_period
 
     problems = []
+    reference = next(iter(poses), None)
     for cam, pose in poses.items():
         missing = int(pose.metadata.get("frames_missing", 0))
+        recorded = pose.metadata.get("recorded_fps")
+        if recorded:
+            problems.append(
+                f"{cam}: recorded at {float(recorded):g} fps, the reference camera "
+                f"{reference} at {float(pose.metadata['fps']):g} fps, which would drift "
+                f"{abs(float(recorded) - float(pose.metadata['fps'])) * 60:.1f} frames out "
+                "of step per minute: its frames are placed on the reference camera's clock "
+                f"by their times ({missing} empty frame(s) and "
+                f"{int(pose.metadata.get('frames_left_out', 0))} frame(s) left out over the "
+                "clip), so it stays in step; sync and the 3D count its frames on that clock, "
+                "its 2D file and labeled video as decoded")
+            continue
         if not missing or pose.frame_times is None:
             continue
         empty = np.isnan(np.asarray(pose.frame_times, np.float64))
@@ -345,17 +359,40 @@ def no_person_error(trial: Trial, cameras: Sequence[str]) -> ProjectError:
         "trial's videos out of the raw-videos folder")
 
 
+def on_reference_clock(poses: Mapping[str, Any]) -> dict[str, Any]:
+    """Every camera's 2D keypoints (camera → Pose2D, the first camera the reference) placed
+    by their frame times: on the camera's own regular grid
+    (:func:`posekit.pose2d.timing.on_frame_grid`), or, for a camera that recorded at a rate
+    within :data:`FPS_TOLERANCE` of the reference camera's but not equal (29.97 against 30
+    fps), on the reference camera's clock (:func:`posekit.pose2d.timing.on_clock`), so that
+    it does not drift out of step over a long clip. Cameras without frame times stay as
+    they are."""
+    from posekit.pose2d.timing import on_clock, on_frame_grid
+
+    cams = list(poses)
+    ref = poses[cams[0]].metadata.get("fps") if cams else None
+    out = {}
+    for cam, pose in poses.items():
+        fps = pose.metadata.get("fps")
+        if (cam != cams[0] and ref and fps and pose.frame_times is not None
+                and len(pose.frame_times) >= 2
+                and 1e-6 < abs(float(fps) / float(ref) - 1) <= FPS_TOLERANCE):
+            out[cam] = on_clock(pose, float(ref))
+        else:
+            out[cam] = on_frame_grid(pose)
+    return out
+
+
 def read_trial_2d(trial: Trial) -> dict[str, Any]:
     """Every camera's 2D keypoints of a trial (camera → Pose2D, in camera order), each on
-    its camera's regular frame grid (:func:`posekit.pose2d.timing.on_frame_grid`: empty
-    rows for frames a camera dropped, so the cameras stay in step) unless ``[sync]
-    frame_times = false``.
+    its camera's regular frame grid (:func:`on_reference_clock`: empty rows for frames a
+    camera dropped, a camera at a slightly different rate on the reference camera's
+    clock, so the cameras stay in step) unless ``[sync] frame_times = false``.
 
     Errors (:class:`ProjectError`) name the trial, the camera and the file, and say what
     to do: a trial with fewer than two cameras, a missing 2D file, cameras whose 2D files
     have different keypoints."""
     from posekit.pose2d.table import read_pose2d
-    from posekit.pose2d.timing import on_frame_grid
 
     cams = trial.cameras
     if len(cams) < 2:
@@ -373,7 +410,7 @@ def read_trial_2d(trial: Trial) -> dict[str, Any]:
             + "; run `posekit detect` (or `posekit import-2d`) first")
     poses = {cam: read_pose2d(pose_2d_path(trial, cam)) for cam in cams}
     if trial.config.sync.frame_times:
-        poses = {cam: on_frame_grid(pose) for cam, pose in poses.items()}
+        poses = on_reference_clock(poses)
     first = poses[cams[0]].keypoints
     for cam, pose in poses.items():
         if pose.keypoints != first:

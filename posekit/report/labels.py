@@ -22,7 +22,7 @@ from posekit.io.video import iter_frames, probe_video, video_writer
 from posekit.pose2d.table import read_pose2d
 from posekit.pose2d.timing import grid_to_frames
 from posekit.project.layout import Trial
-from posekit.project.steps import calibration_set, pose_2d_path, pose_3d_path
+from posekit.project.steps import calibration_set, pose_2d_path, pose_3d_path, read_trial_2d
 from posekit.report.data import Bones, bones_for
 from posekit.triangulation.align import undo_alignment
 from posekit.triangulation.export import read_anipose_csv
@@ -111,15 +111,6 @@ def label_2d(trial: Trial, overwrite: bool = False) -> list[Path]:
     return written
 
 
-def _grid_frames(trial: Trial, cam: str, n_video: int) -> NDArray[np.int64]:
-    """The decoded video frame of each slot of ``cam``'s frame grid (-1: none), from its
-    2D file's frame times; the frames themselves without a 2D file."""
-    path = pose_2d_path(trial, cam)
-    if not path.is_file() or not trial.config.sync.frame_times:
-        return np.arange(n_video, dtype=np.int64)
-    return grid_to_frames(read_pose2d(path))
-
-
 def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
     """Per camera: the 3D points projected into each of its video frames (n_video, k, 2)
     (NaN where the frame has no 3D) and a quality (n_video, k) in [0, 1] from the
@@ -130,6 +121,7 @@ def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
     data = read_anipose_csv(pose_3d_path(trial))
     group = load_calibration(cs.output)
     offsets, _ = trial_offsets(trial)
+    poses = read_trial_2d(trial)
     world = undo_alignment(data.points, data.M, data.center)
     quality = 1.0 - np.clip(data.errors / ERROR_RED_PX, 0.0, 1.0)
     out: dict[str, tuple[FloatArray, FloatArray]] = {}
@@ -143,7 +135,7 @@ def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
         # slot i of the camera's frame grid shows reference frame i + offset; the grid
         # has a slot per nominal frame interval, also for frames the camera dropped
         slots = data.fnum - offsets[cam]
-        grid = _grid_frames(trial, cam, n_video)
+        grid = grid_to_frames(poses[cam]) if cam in poses else np.arange(n_video)
         inside = (slots >= 0) & (slots < len(grid))
         frames = np.full(len(slots), -1, np.int64)
         frames[inside] = grid[slots[inside]]

@@ -8,9 +8,11 @@ import pytest
 
 from posekit.pose2d.table import Pose2D
 from posekit.pose2d.timing import (
+    clock_slots,
     frame_slots,
     grid_to_frames,
     increasing_fit,
+    on_clock,
     on_frame_grid,
 )
 
@@ -43,7 +45,7 @@ def test_dropped_frames_leave_empty_slots() -> None:
     assert np.isnan(grid.xy[21:25]).all() and not grid.likelihood[21:25].any()
     assert np.isnan(grid.frame_times[21:25]).all()
     np.testing.assert_allclose(grid.frame_times[kept], pose.frame_times)
-    frames = grid_to_frames(pose)
+    frames = grid_to_frames(grid)
     np.testing.assert_array_equal(frames[kept], np.arange(len(kept)))
     assert (frames[21:25] == -1).all()
     # the raw file is not touched
@@ -91,3 +93,31 @@ def test_long_clips_with_many_drops_do_not_drift(fps: float) -> None:
     slots = np.flatnonzero(keep)
     times = np.round(2.5 + (slots + rng.normal(0, 0.05, len(slots))) / fps, 3)
     np.testing.assert_array_equal(frame_slots(times), slots)
+
+
+
+@pytest.mark.parametrize(("own", "reference"), [(29.97, 30.0), (30.0, 29.97), (59.94, 60.0)])
+def test_a_camera_at_a_slightly_different_rate_goes_on_the_reference_clock(
+    own: float, reference: float
+) -> None:
+    """Two minutes of a camera at ``own`` fps (timestamps in whole milliseconds) placed on
+    a ``reference`` fps clock: each kept frame lies in the slot nearest its time, a slot
+    holds at most one frame, and the drift (0.12 frames per minute per 0.001 relative)
+    becomes a few empty slots or frames left out, not a growing lag."""
+    n = round(120 * own)
+    times = np.round(7.0 + np.arange(n) / own, 3)
+    slots, keep = clock_slots(times, 1 / reference)
+    true = (times - times[0]) * reference
+    assert np.abs(slots[keep] - true[keep]).max() <= 0.5 + 0.03 * reference / 30
+    assert (np.diff(slots[keep]) > 0).all()
+    drift = round(abs(n * reference / own - n))
+    pose = on_clock(Pose2D(("a",), np.arange(n, dtype=np.float64)[:, None, None] * np.ones(
+        (1, 1, 2)), np.ones((n, 1)), frame_times=times, metadata={"fps": own}), reference)
+    assert pose.metadata["fps"] == reference and pose.metadata["recorded_fps"] == own
+    assert abs(pose.n_frames - round(n * reference / own)) <= 1
+    missing, left_out = pose.metadata["frames_missing"], pose.metadata["frames_left_out"]
+    assert (missing if own < reference else left_out) in (drift - 1, drift, drift + 1)
+    assert (left_out if own < reference else missing) <= 1
+    index = grid_to_frames(pose)
+    rows = index >= 0
+    np.testing.assert_array_equal(pose.xy[rows, 0, 0], index[rows])

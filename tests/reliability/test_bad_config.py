@@ -68,7 +68,8 @@ UNKNOWN_KEYS = [
     ("[triangulation]\nboard_size = [10, 7]\n",
      "[triangulation] board_size: unknown key in [triangulation]; board_size belongs in "
      "[calibration], move it there"),
-    ("[sync]\nzzz = 1\n", "[sync] zzz: unknown key (valid keys: enabled, max_lag_s, offsets, frame_times)"),
+    ("[sync]\nzzz = 1\n",
+     "[sync] zzz: unknown key (valid keys: enabled, max_lag_s, offsets, frame_times)"),
 ]
 
 

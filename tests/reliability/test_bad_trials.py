@@ -131,8 +131,23 @@ def test_different_frame_rates_of_videos(tmp_path: Path, truth: SyncTrial) -> No
 
 def test_slightly_different_frame_rates_warn(tmp_path: Path, truth: SyncTrial,
                                              caplog: pytest.LogCaptureFixture) -> None:
-    """29.97 against 30 fps: a warning with the drift, and the first camera's rate."""
+    """29.97 against 30 fps: with frame times (posekit's own 2D), cam2's frames go on cam1's
+    clock, with a warning that says so; without (imported 2D), a warning with the drift.
+    Either way the first camera's rate."""
     project = build(tmp_path / "p", truth.poses, truth.group,
+                    fps={"cam1": 30.0, "cam2": 29.97, "cam3": 30.0})
+    project.write_sync({"cam1": 0, **OFFSETS})
+    result = posekit("triangulate", "-p", project.root)
+    assert result.exit_code == 0, result.output
+    assert ("s1/t: cam2: recorded at 29.97 fps, the reference camera cam1 at 30 fps, which "
+            "would drift 1.8 frames out of step per minute: its frames are placed on the "
+            "reference camera's clock by their times") in caplog.text, caplog.text
+    assert json.loads(project.quality.read_text())["fps"] == 30.0
+
+    caplog.clear()
+    untimed = {c: Pose2D(p.keypoints, p.xy, p.likelihood, p.scorer, None, dict(p.metadata))
+               for c, p in truth.poses.items()}
+    project = build(tmp_path / "q", untimed, truth.group,
                     fps={"cam1": 30.0, "cam2": 29.97, "cam3": 30.0})
     project.write_sync({"cam1": 0, **OFFSETS})
     result = posekit("triangulate", "-p", project.root)

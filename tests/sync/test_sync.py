@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from posekit.camera.toml_io import save_calibration
 from posekit.cli.main import cli
 from posekit.pose2d.table import Pose2D, write_pose2d
+from posekit.skeletons import MEDIAPIPE_33
 from posekit.sync.geometry import (
     _columns,
     _rival,
@@ -221,3 +222,54 @@ def test_a_camera_half_a_frame_out_is_warned_about_as_such(tmp_path: Path) -> No
     assert "between whole frames, so offsets +10 and +11 fit about equally well" in warnings[0]
     assert "if you know the true offset, set [sync] offsets.cam2" in warnings[0]
     assert "out of view" not in warnings[0]
+
+
+def test_a_camera_at_29_97_fps_among_30_fps_ones_stays_in_step(tmp_path: Path) -> None:
+    """Ninety seconds with cam2 at 29.97 fps (a camera of another make) and cam1, cam3 at
+    30: taken frame by frame, cam2 would drift 2.7 frames out of step over the clip. Its
+    frames go on cam1's clock by their times, so the offsets are exact and the 3D at the
+    end of the clip is as good as at its start."""
+    from posekit.project.layout import Project
+    from posekit.project.steps import read_trial_2d
+    from posekit.synthetic.motions import make_motion
+    from posekit.synthetic.rig import make_rig
+    from posekit.triangulation.export import read_anipose_csv
+
+    group = make_rig(3, seed=4)
+    fps = {"cam1": 30.0, "cam2": 29.97, "cam3": 30.0}
+    start = {"cam1": 1.0, "cam2": 2.0, "cam3": 0.5}  # s on the motion's clock
+    motion = make_motion("demo", 95.0, seed=4)
+    rng = np.random.default_rng(4)
+    root = tmp_path / "p"
+    raw, pose2d = root / "s1" / "videos-raw", root / "s1" / "pose-2d"
+    raw.mkdir(parents=True)
+    (root / "config.toml").write_text('nesting = 1\n[triangulation]\ncam_regex = "-(cam[0-9])$"\n')
+    for cam in group:
+        times = start[cam.name] + np.arange(round(90 * fps[cam.name])) / fps[cam.name]
+        xy = cam.project(motion.landmarks(times)) + rng.normal(0, 1.0, (len(times), 33, 2))
+        (raw / f"t-{cam.name}.mp4").touch()
+        write_pose2d(Pose2D(MEDIAPIPE_33.keypoints, xy, np.full(xy.shape[:2], 0.9),
+                            frame_times=np.round(times - start[cam.name], 3),
+                            metadata={"fps": fps[cam.name]}), pose2d / f"t-{cam.name}.h5")
+    save_calibration(group, root / "calibration" / "calibration.toml")
+    for step in ("sync", "triangulate"):
+        result = CliRunner().invoke(cli, [step, "-p", str(root)])
+        assert result.exit_code == 0, result.output
+    text = (root / "s1" / "sync" / "t.toml").read_text()
+    assert read_sync(root / "s1" / "sync" / "t.toml") == {"cam1": 0, "cam2": 30, "cam3": -15}
+    assert ("cam2: recorded at 29.97 fps, the reference camera cam1 at 30 fps, which would "
+            "drift 1.8 frames out of step per minute: its frames are placed on the reference "
+            "camera's clock") in text, text
+
+    # cam2's 2D as sync and triangulate see it: slot j at cam2's start + j / 30 s; over
+    # the last 10 s, the lag (frames) that best explains it is 0 (frame by frame: -3)
+    cam2 = read_trial_2d(Project(root).trials()[0])["cam2"]
+    slots = np.arange(cam2.n_frames - 300, cam2.n_frames)
+    lags = np.arange(-4, 5)
+    off = [np.nanmedian(np.linalg.norm(cam2.xy[slots] - group["cam2"].project(
+        motion.landmarks(start["cam2"] + (slots + lag) / 30.0)), axis=-1)) for lag in lags]
+    print("cam2 2D against the truth, last 10 s, by lag:", np.round(off, 2))
+    assert lags[int(np.argmin(off))] == 0, off
+
+    est = read_anipose_csv(root / "s1" / "pose-3d" / "t.csv")
+    assert np.isfinite(est.points).all(axis=-1).mean() > 0.99
