@@ -6,8 +6,11 @@ frame ``i + offset`` for one constant offset. posekit keeps each decoded frame's
 timestamp in its 2D files; :func:`frame_slots` gives each frame its place on the camera's
 regular grid (one slot per nominal frame interval), and :func:`on_frame_grid` spreads a
 2D file onto that grid, with empty rows (NaN, likelihood 0) where the camera recorded
-nothing. Sync and triangulation work on the grid, so the cameras stay in step across a
-gap; for constant-rate videos the grid is the frames themselves.
+nothing. A camera that recorded at a slightly different rate than the reference camera
+(29.97 against 30 fps) goes onto the reference camera's clock instead (:func:`on_clock`),
+so that it does not drift out of step. Sync and triangulation work on these grids, so the
+cameras stay in step across a gap; for constant-rate videos at one rate the grid is the
+frames themselves.
 """
 
 from __future__ import annotations
