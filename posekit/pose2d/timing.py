@@ -117,10 +117,9 @@ def frame_slots(times: ArrayLike | None) -> IntArray | None:
 
 
 def clock_slots(times: ArrayLike, period: float) -> tuple[IntArray, NDArray[np.bool_]]:
-    """Each frame's slot on another camera's clock (a grid of ``period`` seconds from this
-    camera's first frame), for a camera that recorded at a slightly different rate than
-    the reference camera, and which frames to keep: where two frames fall into one slot,
-    the one nearer its middle.
+    """Each frame's slot on another clock (a grid of ``period`` seconds from this camera's
+    first frame), for a camera that recorded at another rate than the trial is processed
+    at, and which frames to keep: where frames share a slot, the one nearest its middle.
 
     The frames are first placed on their own camera's grid (:func:`fit_grid`, which
     takes out timestamp jitter and finds dropped frames), and that grid's times are
@@ -131,10 +130,9 @@ def clock_slots(times: ArrayLike, period: float) -> tuple[IntArray, NDArray[np.b
     own, own_period, _ = fit_grid(t)
     x = own * (own_period / period)
     slots = np.round(x).astype(np.int64)
-    keep = np.ones(len(t), bool)
-    miss = np.abs(x - slots)
-    for i in np.flatnonzero(np.diff(slots) <= 0):  # two frames in one slot
-        keep[i if miss[i] > miss[i + 1] else i + 1] = False
+    order = np.lexsort((np.abs(x - slots), slots))  # by slot, then nearest first
+    keep = np.zeros(len(t), bool)
+    keep[order[np.r_[True, np.diff(slots[order]) > 0]]] = True
     return slots, keep
 
 

@@ -171,12 +171,15 @@ def trial_fps(trial: Trial, poses: Mapping[str, Any]) -> float:
         listing = ", ".join(f"{cam} {fps:g} fps ({source})"
                             for cam, (fps, source) in rates.items())
         if high > low * (1 + FPS_TOLERANCE):
+            untimed = [cam for cam, pose in poses.items() if pose.frame_times is None]
             raise ProjectError(
                 f"trial {trial.key}: its cameras recorded at different frame rates ({listing})"
-                "; posekit matches cameras frame by frame, so every camera of a trial needs "
-                "the same rate: record at one rate, or convert the videos to one rate (e.g. "
-                "`ffmpeg -i in.mp4 -filter:v fps=30 out.mp4`) and run `posekit detect "
-                "--overwrite`")
+                "; posekit puts cameras of different rates on one clock by their frame times, "
+                f"which the 2D of {', '.join(untimed) or 'some cameras'} does not have "
+                "(imported 2D), and matches the others frame by frame: run `posekit detect` "
+                "on those cameras instead, or record at one rate, or convert the videos to "
+                "one rate (e.g. `ffmpeg -i in.mp4 -filter:v fps=30 out.mp4`) and run "
+                "`posekit detect --overwrite`")
         drift = (high - low) * 60.0
         log.warning("%s: its cameras' frame rates differ slightly (%s): about %.1f frames of "
                     "drift per minute; %g fps is used", trial.key, listing, drift, values[0])
@@ -302,26 +305,42 @@ def frame_timing_problems(poses: Mapping[str, Any]) -> list[str]:
     """One message per camera whose 2D keypoints (``poses``: camera → Pose2D, as
     :func:`read_trial_2d` gives them, on each camera's regular frame grid) have empty
     slots for frames the camera did not record: frames it dropped, or a variable frame
-    rate, as phones record. Files without frame times (imported 2D) are not checked."""
+    rate, as phones record; and cameras placed on another camera's clock, having recorded
+    at another rate. Files without frame times (imported 2D) are not checked."""
     import numpy as np
 
     from posekit.pose2d.timing import frame_period
 
-    problems = []
-    reference = next(iter(poses), None)
+    problems: list[str] = []
+    if not poses:
+        return problems
+    reference = next(iter(poses))
     for cam, pose in poses.items():
         missing = int(pose.metadata.get("frames_missing", 0))
         recorded = pose.metadata.get("recorded_fps")
         if recorded:
-            problems.append(
-                f"{cam}: recorded at {float(recorded):g} fps, the reference camera "
-                f"{reference} at {float(pose.metadata['fps']):g} fps, which would drift "
-                f"{abs(float(recorded) - float(pose.metadata['fps'])) * 60:.1f} frames out "
-                "of step per minute: its frames are placed on the reference camera's clock "
-                f"by their times ({missing} empty frame(s) and "
-                f"{int(pose.metadata.get('frames_left_out', 0))} frame(s) left out over the "
-                "clip), so it stays in step; sync and the 3D count its frames on that clock, "
-                "its 2D file and labeled video as decoded")
+            own, fps = float(recorded), float(pose.metadata["fps"])
+            ref = poses[reference]
+            ref_rate = float(ref.metadata.get("recorded_fps") or ref.metadata.get("fps") or 0)
+            whose = (f"the reference camera {reference} at {fps:g} fps" if ref_rate == fps
+                     else f"the trial's slowest camera at {fps:g} fps")
+            placed = (f"({missing} empty frame(s) and "
+                      f"{int(pose.metadata.get('frames_left_out', 0))} frame(s) left out over "
+                      "the clip)")
+            if abs(own / fps - 1) <= FPS_TOLERANCE:
+                problems.append(
+                    f"{cam}: recorded at {own:g} fps, {whose}, which would drift "
+                    f"{abs(own - fps) * 60:.1f} frames out of step per minute: its frames "
+                    f"are placed on that camera's clock by their times {placed}, so it stays "
+                    "in step; sync and the 3D count its frames on that clock, its 2D file "
+                    "and labeled video as decoded")
+            else:
+                problems.append(
+                    f"{cam}: recorded at {own:g} fps and the trial is processed at "
+                    f"{fps:g} fps, the rate of {whose.rsplit(' at ', 1)[0]}: its frames are "
+                    f"placed on that clock by their times {placed}, so every camera has one "
+                    "frame per slot; sync and the 3D count its frames on that clock, its 2D "
+                    "file and labeled video as decoded")
             continue
         if not missing or pose.frame_times is None:
             continue
@@ -359,25 +378,36 @@ def no_person_error(trial: Trial, cameras: Sequence[str]) -> ProjectError:
         "trial's videos out of the raw-videos folder")
 
 
+def trial_clock(poses: Mapping[str, Any]) -> float | None:
+    """The frame rate a trial is processed at (``poses``: camera → Pose2D as read, the
+    first camera the reference): the reference camera's, unless a camera recorded more than
+    :data:`FPS_TOLERANCE` slower, in which case the slowest camera's, so that no camera
+    leaves every other frame empty. None when the 2D files give no rates."""
+    rates = [float(p.metadata.get("fps") or 0) for p in poses.values()]
+    if not rates or rates[0] <= 0:
+        return None
+    slowest = min(r for r in rates if r > 0)
+    return rates[0] if slowest >= rates[0] * (1 - FPS_TOLERANCE) else slowest
+
+
 def on_reference_clock(poses: Mapping[str, Any]) -> dict[str, Any]:
     """Every camera's 2D keypoints (camera → Pose2D, the first camera the reference) placed
     by their frame times: on the camera's own regular grid
-    (:func:`posekit.pose2d.timing.on_frame_grid`), or, for a camera that recorded at a rate
-    within :data:`FPS_TOLERANCE` of the reference camera's but not equal (29.97 against 30
-    fps), on the reference camera's clock (:func:`posekit.pose2d.timing.on_clock`), so that
-    it does not drift out of step over a long clip. Cameras without frame times stay as
-    they are."""
+    (:func:`posekit.pose2d.timing.on_frame_grid`), or, for a camera that recorded at
+    another rate than the trial is processed at (:func:`trial_clock`: 29.97 against 30
+    fps, or 60 against 30), on the trial's clock (:func:`posekit.pose2d.timing.on_clock`),
+    so that it does not drift out of step and every camera has one frame per slot.
+    Cameras without frame times stay as they are (and :func:`trial_fps` judges their
+    rates)."""
     from posekit.pose2d.timing import on_clock, on_frame_grid
 
-    cams = list(poses)
-    ref = poses[cams[0]].metadata.get("fps") if cams else None
+    clock = trial_clock(poses)
     out = {}
     for cam, pose in poses.items():
-        fps = pose.metadata.get("fps")
-        if (cam != cams[0] and ref and fps and pose.frame_times is not None
-                and len(pose.frame_times) >= 2
-                and 1e-6 < abs(float(fps) / float(ref) - 1) <= FPS_TOLERANCE):
-            out[cam] = on_clock(pose, float(ref))
+        fps = float(pose.metadata.get("fps") or 0)
+        if (clock and fps and pose.frame_times is not None and len(pose.frame_times) >= 3
+                and abs(fps / clock - 1) > 1e-6):
+            out[cam] = on_clock(pose, clock)
         else:
             out[cam] = on_frame_grid(pose)
     return out

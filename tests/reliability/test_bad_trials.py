@@ -106,7 +106,11 @@ def test_different_lengths_message_reaches_the_terminal(tmp_path: Path, truth: S
 @pytest.mark.parametrize("step", ["sync", "triangulate"])
 def test_different_frame_rates_in_2d_files(tmp_path: Path, truth: SyncTrial, step: str
                                            ) -> None:
-    project = build(tmp_path / "p", truth.poses, truth.group,
+    """2D files without frame times (imported) at different rates: posekit cannot place
+    them on one clock."""
+    untimed = {c: Pose2D(p.keypoints, p.xy, p.likelihood, p.scorer, None, dict(p.metadata))
+               for c, p in truth.poses.items()}
+    project = build(tmp_path / "p", untimed, truth.group,
                     fps={"cam1": 30.0, "cam2": 25.0, "cam3": 30.0})
     result = posekit(step, "-p", project.root)
     assert result.exit_code == 1
@@ -140,8 +144,8 @@ def test_slightly_different_frame_rates_warn(tmp_path: Path, truth: SyncTrial,
     result = posekit("triangulate", "-p", project.root)
     assert result.exit_code == 0, result.output
     assert ("s1/t: cam2: recorded at 29.97 fps, the reference camera cam1 at 30 fps, which "
-            "would drift 1.8 frames out of step per minute: its frames are placed on the "
-            "reference camera's clock by their times") in caplog.text, caplog.text
+            "would drift 1.8 frames out of step per minute: its frames are placed on that "
+            "camera's clock by their times") in caplog.text, caplog.text
     assert json.loads(project.quality.read_text())["fps"] == 30.0
 
     caplog.clear()
