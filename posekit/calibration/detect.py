@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,12 +24,14 @@ from tqdm import tqdm
 from posekit.calibration.board import Board
 from posekit.errors import CalibrationError, PosekitError
 from posekit.io.video import iter_frames, probe_video, read_frames
-from posekit.pose2d.timing import frame_slots
-from posekit.project.steps import IMAGE_SUFFIXES, image_files
+from posekit.pose2d.timing import clock_slots, fit_grid, frame_slots
+from posekit.project.steps import FPS_TOLERANCE, IMAGE_SUFFIXES, image_files
 
 log = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
+#: rates (from the timestamps) closer than this (relative) are the same rate
+RATE_SAME = 1e-4
 
 
 @dataclass
@@ -41,6 +43,7 @@ class CameraDetections:
     size: tuple[int, int]  # width, height in pixels
     corners: FloatArray  # (n_frames, n_corners, 2), NaN where not found
     n_markers: NDArray[np.int64]  # (n_frames,) ArUco markers seen (diagnosis)
+    frame_times: FloatArray | None = None  # (n_frames,) s, videos only (NaN: empty frame)
 
     @property
     def n_frames(self) -> int:
@@ -108,32 +111,64 @@ def _timed_frames(source: Path, times: list[float]) -> Iterator[NDArray[np.uint8
         yield frame.image
 
 
-def _on_grid(detections: CameraDetections, times: Sequence[float]) -> CameraDetections:
-    """``detections`` spread onto the camera's regular frame grid by the frames'
-    timestamps (:func:`posekit.pose2d.timing.frame_slots`): empty frames where the camera
-    dropped some, so that frame ``i`` stays the same instant in every camera."""
-    slots = frame_slots(times)
-    if slots is None:
-        return detections
-    n = int(slots[-1]) + 1
+def _spread(detections: CameraDetections, slots: NDArray[np.int64],
+            keep: NDArray[np.bool_]) -> CameraDetections:
+    n = int(slots[keep][-1]) + 1
     corners = np.full((n, *detections.corners.shape[1:]), np.nan)
-    corners[slots] = detections.corners
+    corners[slots[keep]] = detections.corners[keep]
     markers = np.zeros(n, np.int64)
-    markers[slots] = detections.n_markers
-    log.warning("%s: the frame times of %s have %d frame(s) missing (the camera dropped "
-                "frames or recorded at a variable rate); its frames are placed by their "
-                "times, so it stays in step with the other cameras, and the calibration "
-                "counts its frames on that grid", detections.camera, detections.source.name,
-                n - len(slots))
-    return replace(detections, corners=corners, n_markers=markers)
+    markers[slots[keep]] = detections.n_markers[keep]
+    times = np.full(n, np.nan)
+    if detections.frame_times is not None:
+        times[slots[keep]] = detections.frame_times[keep]
+    return replace(detections, corners=corners, n_markers=markers, frame_times=times)
+
+
+def on_one_clock(detections: Mapping[str, CameraDetections]) -> dict[str, CameraDetections]:
+    """Every camera's detections (the first camera the reference) placed by their frame
+    times, as the trials' 2D keypoints are (:func:`posekit.project.steps.on_reference_clock`):
+    a camera on its own regular grid, with empty frames where it dropped some; a camera
+    that recorded at another rate (measured from the timestamps) on the reference camera's
+    clock, or on the slowest camera's when one is more than
+    :data:`~posekit.project.steps.FPS_TOLERANCE` slower than the reference. Image folders
+    stay as they are."""
+    rates = {n: 1.0 / fit_grid(d.frame_times)[1] for n, d in detections.items()
+             if d.frame_times is not None and len(d.frame_times) >= 3}
+    names = list(detections)
+    clock = None
+    if names and names[0] in rates:
+        ref, slowest = rates[names[0]], min(rates.values())
+        clock = ref if slowest >= ref * (1 - FPS_TOLERANCE) else slowest
+    out = {}
+    for name, det in detections.items():
+        if name not in rates or det.frame_times is None:
+            out[name] = det
+        elif clock and abs(rates[name] / clock - 1) > RATE_SAME:
+            slots, keep = clock_slots(det.frame_times, 1.0 / clock)
+            out[name] = _spread(det, slots, keep)
+            log.warning("%s: %s was recorded at %.3f fps, the calibration is made at %.3f "
+                        "fps: its frames are placed on that clock by their times (%d empty "
+                        "frame(s), %d frame(s) left out), so it stays in step with the "
+                        "other cameras", name, det.source.name, rates[name], clock,
+                        out[name].n_frames - int(keep.sum()), int((~keep).sum()))
+        else:
+            grid = frame_slots(det.frame_times)
+            if grid is None:
+                out[name] = det
+                continue
+            out[name] = _spread(det, grid, np.ones(len(grid), bool))
+            log.warning("%s: the frame times of %s have %d frame(s) missing (the camera "
+                        "dropped frames or recorded at a variable rate); its frames are "
+                        "placed by their times, so it stays in step with the other cameras, "
+                        "and the calibration counts its frames on that grid", name,
+                        det.source.name, out[name].n_frames - det.n_frames)
+    return out
 
 
 def detect_camera(camera: str, source: str | os.PathLike[str], board: Board,
-                  position: int | None = None, progress: bool = True,
-                  frame_times: bool = True) -> CameraDetections:
-    """Detect the board in every frame of one camera's recording. A video's frames are
-    placed on its regular frame grid by their timestamps (empty frames where it dropped
-    some) when ``frame_times``; an image folder's images are its frames."""
+                  position: int | None = None, progress: bool = True) -> CameraDetections:
+    """Detect the board in every frame of one camera's recording (a video's frames with
+    their timestamps; an image folder's images in file-name order)."""
     source = Path(source)
     n_frames, size = source_info(source)
     detector = board.detector()
@@ -155,21 +190,22 @@ def detect_camera(camera: str, source: str | os.PathLike[str], board: Board,
             n_markers[index] = found.n_markers
             count = index + 1
             bar.update()
-    detections = CameraDetections(camera, source, size, corners[:count], n_markers[:count])
+    detections = CameraDetections(camera, source, size, corners[:count], n_markers[:count],
+                                  np.array(times) if len(times) == count else None)
     log.info("%s: board found in %d of %d frames (%s)", camera,
              int((detections.counts >= 4).sum()), count, source.name)
-    return _on_grid(detections, times) if frame_times else detections
+    return detections
 
 
 def detect_all(sources: Mapping[str, Path], board: Board, jobs: int = 0,
                progress: bool = True, frame_times: bool = True
                ) -> dict[str, CameraDetections]:
     """Detect the board in every camera's recording, ``jobs`` cameras at a time
-    (0 = one per CPU core). OpenCV releases the GIL, so threads run in parallel."""
+    (0 = one per CPU core). OpenCV releases the GIL, so threads run in parallel. With
+    ``frame_times``, the videos' frames are placed on one clock (:func:`on_one_clock`)."""
     workers = max(1, min(len(sources), jobs or os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {cam: pool.submit(detect_camera, cam, path, board, i, progress,
-                                    frame_times)
+        futures = {cam: pool.submit(detect_camera, cam, path, board, i, progress)
                    for i, (cam, path) in enumerate(sources.items())}
         out, errors = {}, []
         for cam, future in futures.items():
@@ -182,4 +218,4 @@ def detect_all(sources: Mapping[str, Path], board: Board, jobs: int = 0,
     if errors:
         raise CalibrationError(f"cannot read the calibration recordings of {len(errors)} "
                                "cameras:\n  " + "\n  ".join(errors))
-    return out
+    return on_one_clock(out) if frame_times else out

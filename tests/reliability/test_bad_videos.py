@@ -430,3 +430,32 @@ def test_a_calibration_video_that_dropped_frames_stays_in_step(
     print(f"rotation max {err.rotation_deg.max():.2f} deg, focal max "
           f"{err.focal_pct.max():.2f} %")
     assert err.rotation_deg.max() < 0.5 and err.focal_pct.max() < 1.0
+
+
+def test_a_calibration_video_at_twice_the_rate_stays_in_step(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """cam2's calibration video at 60 fps among 30-fps ones (each picture shown twice, so
+    its frame 2k is the 30-fps camera's frame k): the calibration is made at 30 fps, with
+    cam2's frames nearest each 30-fps slot, and is as close to the truth as the
+    example's own (frame by frame, cam2's frame i would be the others' frame i / 2)."""
+    from posekit.camera.toml_io import load_calibration
+    from posekit.io.video import write_video
+    from posekit.synthetic.evaluate import compare_calibrations
+
+    root = copy_tree(EXAMPLE, tmp_path / "p")
+    video = root / "calibration" / "calib-cam2.mp4"
+    frames = list(iter_frames(video))
+    write_video(video, [f for f in frames for _ in range(2)], 60.0)
+    assert invoke("calibrate", "-p", root).exit_code == 0
+    assert ("cam2: calib-cam2.mp4 was recorded at 60.000 fps, the calibration is made at "
+            f"30.000 fps: its frames are placed on that clock by their times (0 empty "
+            f"frame(s), {len(frames)} frame(s) left out)") in caplog.text, caplog.text
+    report = json.loads((root / "calibration" / "calibration_report.json").read_text())
+    assert report["video_offsets"] == {"cam1": 0, "cam2": 0, "cam3": 0}, report
+    err = compare_calibrations(load_calibration(root / "calibration" / "calibration.toml"),
+                               load_calibration(EXAMPLE / "ground-truth" / "calibration.toml"),
+                               estimated_units_per_m=1000.0)
+    print(f"rotation max {err.rotation_deg.max():.2f} deg, focal max "
+          f"{err.focal_pct.max():.2f} %")
+    assert err.rotation_deg.max() < 0.5 and err.focal_pct.max() < 1.0
