@@ -25,21 +25,32 @@ IntArray = NDArray[np.int64]
 #: A frame that comes more than this many typical frame intervals after the previous one
 #: follows dropped frames (or a slower, variable-rate stretch).
 GAP_FACTOR = 1.5
+#: intervals within these multiples of the typical one are a camera's usual interval
+#: (narrow: a phone's stretches at 1.25 intervals are not usual); the grid is also fitted
+#: from :data:`WIDE` (sturdier when timestamps jitter a lot) and the closer fit kept
+USUAL = (0.8, 1.2)
+WIDE = (0.5, GAP_FACTOR)
 
 
-def frame_period(times: ArrayLike) -> float:
+def frame_period(times: ArrayLike, usual: tuple[float, float] | None = None) -> float:
     """The typical interval between frames (s), 0 when there are too few: the mean of the
-    intervals within half to :data:`GAP_FACTOR` times their median. Timestamps jitter, and
-    slots count intervals over the whole clip, so the mean (whose error does not grow
-    with the clip, as consecutive intervals share their ends) serves better than the
-    median."""
+    intervals within ``usual`` (default :data:`USUAL`) times it, starting from their
+    median. Timestamps jitter, and slots count intervals over the whole clip, so the mean
+    (whose error does not grow with the clip, as consecutive intervals share their ends)
+    serves better than the median; intervals far from it (gaps, stretches of a lower
+    variable rate) are left out."""
     step = np.diff(np.asarray(times, np.float64))
     step = step[np.isfinite(step)]
     if step.size < 2:
         return 0.0
-    median = float(np.median(step))
-    usual = step[(step > 0.5 * median) & (step < GAP_FACTOR * median)]
-    return float(np.mean(usual)) if usual.size else median
+    period = float(np.median(step))
+    low, high = usual or USUAL
+    for _ in range(5):  # recentre the window on the usual intervals' mean
+        kept = step[(step > low * period) & (step < high * period)]
+        if not kept.size:
+            break
+        period = float(np.mean(kept))
+    return period
 
 
 def increasing_fit(values: ArrayLike) -> NDArray[np.float64]:
@@ -77,43 +88,64 @@ def fit_grid(times: ArrayLike) -> tuple[IntArray, float, float]:
 
     A slot is the frame's time in frame intervals from the first frame, rounded. Over
     thousands of frames, a tiny error in the interval adds up to whole frames, so the
-    interval and the origin are fitted (a straight line of the times on the slots) to
-    the frames placed so far, and the next frames, half as many again, placed with that
-    fit, and so on over the clip: each step reaches only a little beyond the frames its
-    fit has seen. Should timestamps jitter two frames into one slot, the frames' lateness
-    against their index is fitted by the nearest non-decreasing sequence before rounding,
-    so a single late frame leaves the grid as it is, while a real gap moves every later
-    frame by the frames missing in it."""
+    interval and the origin are fitted (a straight line of the times on the slots, fitted
+    again to the frames within a quarter interval of it) to the frames placed so far, and
+    the next frames, half as many again, placed with that fit, and so on over the clip:
+    each step reaches only a little beyond the frames its fit has seen. Should timestamps
+    jitter two frames into one slot, the frames' lateness against their index is fitted
+    by the nearest non-decreasing sequence before rounding, so a single late frame leaves
+    the grid as it is, while a real gap moves every later frame by the frames missing in
+    it. The first interval comes from the usual intervals (:data:`USUAL`, which leaves out
+    a phone's stretches at a lower rate) and from a wider window (:data:`WIDE`, sturdier
+    when timestamps jitter a lot); the fit whose frames lie closer to their slots is
+    kept."""
     t = np.asarray(times, np.float64)
-    period = frame_period(t)
-    if len(t) < 3 or period <= 0:
+    if len(t) < 3 or frame_period(t) <= 0:
         step = float(np.median(np.diff(t))) if len(t) >= 2 else 1.0
         return np.arange(len(t), dtype=np.int64), step, float(t[0]) if len(t) else 0.0
+    fits = [_grow_grid(t, frame_period(t, usual)) for usual in (USUAL, WIDE)]
+    return min(fits, key=lambda fit: float(np.median(np.abs(
+        t - fit[2] - fit[0] * fit[1]))) / fit[1])
+
+
+def _line(slots: IntArray, t: NDArray[np.float64]) -> tuple[float, float]:
+    """Interval and origin of the grid through the frames (times ``t`` at ``slots``),
+    fitted again to the frames on it (within a quarter interval): frames of a stretch at
+    a lower rate sit between slots and would tilt the line."""
+    x = slots.astype(np.float64)
+    period, origin = np.polyfit(x, t, 1)
+    on = np.abs(t - origin - x * period) < 0.25 * period
+    if on.sum() >= max(3, len(t) // 2):
+        period, origin = np.polyfit(x[on], t[on], 1)
+    return float(period), float(origin)
+
+
+def _grow_grid(t: NDArray[np.float64], period: float) -> tuple[IntArray, float, float]:
     end = min(len(t), _FIRST_FRAMES)
     slots = _slots((t[:end] - t[0]) / period)
     while True:
-        period, origin = np.polyfit(slots.astype(np.float64), t[:end], 1)
+        period, origin = _line(slots, t[:end])
         if end == len(t):
             slots = _slots((t - origin) / period)
-            period, origin = np.polyfit(slots.astype(np.float64), t, 1)
-            return slots, float(period), float(origin)
+            period, origin = _line(slots, t)
+            return slots, period, origin
         end = min(len(t), end + end // 2)
         slots = _slots((t[:end] - origin) / period)
 
 
 def frame_slots(times: ArrayLike | None) -> IntArray | None:
     """Each frame's slot on the camera's regular grid (:func:`fit_grid`), or None when the
-    frames need no grid: no times, too few, or no interval longer than
-    :data:`GAP_FACTOR` typical ones."""
+    frames need no grid (each frame in the slot of its own index: every constant-rate
+    video) or there are no usable times. A camera that dropped frames, or a phone whose
+    rate fell in low light (frames 1.25 intervals apart for a while, which no single
+    interval shows as a gap), gets empty slots where it recorded nothing."""
     if times is None:
         return None
     t = np.asarray(times, np.float64)
-    period = frame_period(t)
-    if len(t) < 3 or period <= 0 or not np.isfinite(t).all():
+    if len(t) < 3 or frame_period(t) <= 0 or not np.isfinite(t).all():
         return None
-    if not (np.diff(t) > GAP_FACTOR * period).any():
-        return None
-    return fit_grid(t)[0]
+    slots = fit_grid(t)[0]
+    return None if int(slots[-1]) == len(t) - 1 else slots
 
 
 def clock_slots(times: ArrayLike, period: float) -> tuple[IntArray, NDArray[np.bool_]]:

@@ -61,11 +61,22 @@ def test_a_slower_stretch_of_a_variable_rate_video() -> None:
 
 def test_timestamp_jitter_moves_no_frame() -> None:
     """One late frame (0.6 interval late, so the interval before it is 1.6 long) is not a
-    gap: every frame keeps its slot."""
+    gap: every frame keeps its slot, i.e. no grid is needed."""
     times = np.arange(50) * PERIOD
     times[10] += 0.6 * PERIOD
-    np.testing.assert_array_equal(frame_slots(times), np.arange(50))
+    assert frame_slots(times) is None
     assert on_frame_grid(_pose(times)).n_frames == 50
+
+
+def test_a_phone_slowing_down_in_low_light_without_gaps() -> None:
+    """30 fps for 5 s, 24 fps for 4 s (frames 1.25 intervals apart: no single interval is
+    a gap), 30 fps again: each frame in the 30-fps slot nearest its time, so the 96
+    frames of the slow stretch take its 120 slots (frame by frame, everything after it
+    would be 24 frames late)."""
+    times = np.r_[np.arange(150) / 30, 5.003 + np.arange(96) / 24, 9 + np.arange(150) / 30]
+    slots = frame_slots(np.round(times + 0.25, 4))
+    np.testing.assert_array_equal(slots, np.round(times * 30).astype(int))
+    assert slots[-1] == 419
 
 
 @pytest.mark.parametrize("values", [[0, 0, 1, 0.5, 3], [3, 2, 1], [0, 1, 2], [1.0]])
