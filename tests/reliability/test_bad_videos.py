@@ -459,3 +459,46 @@ def test_a_calibration_video_at_twice_the_rate_stays_in_step(
     print(f"rotation max {err.rotation_deg.max():.2f} deg, focal max "
           f"{err.focal_pct.max():.2f} %")
     assert err.rotation_deg.max() < 0.5 and err.focal_pct.max() < 1.0
+
+
+def test_a_trial_video_at_twice_the_rate_goes_through_the_pipeline(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """cam1's trial video (the reference) at 60 fps, each picture twice, among 30-fps
+    cameras: detect, sync and triangulate process the trial at 30 fps, cam1's frames on
+    that clock; offsets 0 and the 3D as close to the truth as from the 30-fps video."""
+    from posekit.io.video import write_video
+
+    root = copy_tree(EXAMPLE, tmp_path / "p")
+    video = root / "session1" / "videos-raw" / "squat-cam1.mp4"
+    frames = list(iter_frames(video))
+    write_video(video, [f for f in frames for _ in range(2)], 60.0)
+    (root / "calibration" / "calibration.toml").write_bytes(
+        (EXAMPLE / "ground-truth" / "calibration.toml").read_bytes())
+    for step in ("detect", "sync", "triangulate"):
+        assert invoke(step, "-p", root).exit_code == 0
+    assert ("cam1: recorded at 60 fps and the trial is processed at 30 fps, the rate of the "
+            "trial's slowest camera: its frames are placed on that clock by their times (0 "
+            f"empty frame(s) and {len(frames)} frame(s) left out over the clip)") in caplog.text
+    record = toml.load(root / "session1" / "sync" / "squat.toml")
+    assert record["offsets"] == {"cam1": 0, "cam2": 0, "cam3": 0} and record["fps"] == 30
+    quality = json.loads((root / "session1" / "pose-3d" / "squat.quality.json").read_text())
+    assert quality["fps"] == 30
+
+    trial = Project(root).trials()[0]
+    est = read_anipose_csv(pose_3d_path(trial))
+    assert list(est.fnum) == list(range(len(frames)))
+    table = pd.read_csv(EXAMPLE / "ground-truth" / "session1" / "squat-points3d.csv")
+    truth = table.set_index("fnum").loc[est.fnum, [f"{k}_{a}" for k in est.keypoints
+                                                   for a in "xyz"]]
+    truth = truth.to_numpy().reshape(len(est.fnum), -1, 3)
+    limbs = limb_joint_indices(est.keypoints)
+    pts = est.points[:, limbs]
+    ok = np.isfinite(pts).all(axis=-1)
+    rot, shift = _rigid_fit(pts[ok], truth[:, limbs][ok])
+    err = np.linalg.norm(pts @ rot.T + shift - truth[:, limbs], axis=-1) * 1000  # mm
+    print(f"limb error median {np.nanmedian(err):.1f} mm, {100 * ok.mean():.0f} % reconstructed")
+    assert np.nanmedian(err) < 30 and ok.mean() > 0.95
+    xy, _ = reprojections(trial)["cam1"]
+    assert len(xy) == 2 * len(frames)
+    assert np.isfinite(xy[::2]).any() and not np.isfinite(xy[1::2]).any()
