@@ -161,6 +161,25 @@ def _check_complete(path: Path, decoded: int, expected: int) -> None:
             "truncated or corrupt from there; re-export or re-copy the video)")
 
 
+def read_frame_times(path: str | os.PathLike[str]) -> np.ndarray:
+    """The presentation time (s) of every frame of ``path``, as :func:`read_frames` gives
+    them (each frame is decoded, not converted to an image). A video that stops decoding
+    early raises :class:`VideoDecodeError`."""
+    path = Path(path)
+    cap = _open(path)
+    try:
+        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        times: list[float] = []
+        while cap.grab():
+            msec = cap.get(cv2.CAP_PROP_POS_MSEC)
+            index = len(times)
+            times.append(msec / 1000.0 if msec > 0 or index == 0 else index / (fps or 1.0))
+        _check_complete(path, len(times), int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+    finally:
+        cap.release()
+    return np.array(times, np.float64)
+
+
 def iter_frames(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
     """Decode ``path`` frame by frame as BGR uint8 arrays (H, W, 3). A video that stops
     decoding before its reported frame count raises :class:`VideoDecodeError` naming the

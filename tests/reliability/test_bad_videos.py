@@ -35,7 +35,7 @@ from videos_util import (
 from posekit.demo import _rigid_fit
 from posekit.io.video import iter_frames
 from posekit.pose2d.detectors import NATIVE_NOISE, NATIVE_NOTICES_VARIABLE
-from posekit.pose2d.table import read_pose2d
+from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
 from posekit.project.layout import Project
 from posekit.project.pipeline import run_all
 from posekit.project.runner import run_step
@@ -502,3 +502,47 @@ def test_a_trial_video_at_twice_the_rate_goes_through_the_pipeline(
     xy, _ = reprojections(trial)["cam1"]
     assert len(xy) == 2 * len(frames)
     assert np.isfinite(xy[::2]).any() and not np.isfinite(xy[1::2]).any()
+
+
+def test_imported_2d_gets_the_frame_times_of_its_video(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """2D from another tool (a DeepLabCut table: no frame times) of a camera that dropped
+    frames: `posekit import-2d` into the session's pose-2d folder takes the frame times of
+    the video named like the output, so sync still places the frames by time; 2D with
+    another frame count than the video is an error naming both."""
+    root = copy_tree(EXAMPLE, tmp_path / "p")
+    video = root / "session1" / "videos-raw" / "squat-cam2.mp4"
+    frames = list(iter_frames(video))
+    write_frames(video, frames[:21] + frames[25:])
+    drop_frames(video, after=20, missing=4)
+    (root / "calibration" / "calibration.toml").write_bytes(
+        (EXAMPLE / "ground-truth" / "calibration.toml").read_bytes())
+    assert invoke("-q", "detect", "-p", root).exit_code == 0
+    pose_dir = root / "session1" / "pose-2d"
+    for cam in ("cam1", "cam2"):  # as another tool would write them: no frame times
+        pose = read_pose2d(pose_dir / f"squat-{cam}.h5")
+        write_pose2d(Pose2D(pose.keypoints, pose.xy, pose.likelihood, "other-tool"),
+                     tmp_path / f"{cam}.csv")
+    (pose_dir / "squat-cam2.h5").unlink()
+
+    result = invoke("import-2d", tmp_path / "cam2.csv", pose_dir / "squat-cam2.h5",
+                    "-p", root)
+    assert result.exit_code == 0, result.output
+    assert f"Frame times from {video} (30 fps)." in result.output
+    imported = read_pose2d(pose_dir / "squat-cam2.h5")
+    assert imported.frame_times is not None and imported.n_frames == len(frames) - 4
+    caplog.clear()
+    assert invoke("sync", "-p", root).exit_code == 0
+    assert "cam2: the frame times of squat-cam2.mp4 have 1 gap(s), 4 frame(s) missing" in \
+        caplog.text, caplog.text
+    assert toml.load(root / "session1" / "sync" / "squat.toml")["offsets"] == {
+        "cam1": 0, "cam2": 0, "cam3": 0}
+
+    result = invoke("import-2d", tmp_path / "cam1.csv", tmp_path / "other.h5",
+                    "--video", video, "-p", root)
+    assert result.exit_code != 0
+    assert (f"{tmp_path / 'cam1.csv'}: {len(frames)} frames of 2D keypoints, but {video} has "
+            f"{len(frames) - 4} frames: the 2D was not made from this video") in \
+        result.output, result.output
+    assert not (tmp_path / "other.h5").exists()
