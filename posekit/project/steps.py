@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -196,6 +196,21 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= SIZE_TOLERANCE * max(a, b)
 
 
+def _readable_videos(trial: Trial, cameras: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """``(camera, VideoInfo)`` for each of ``cameras`` whose trial video can be probed;
+    the others are left to the steps that read the video, which name the problem."""
+    from posekit.errors import PosekitError
+    from posekit.io.video import probe_video
+
+    for cam in cameras:
+        if cam not in trial.videos:
+            continue
+        try:
+            yield cam, probe_video(trial.videos[cam])
+        except PosekitError:
+            continue
+
+
 def calibration_size_problems(trial: Trial, sizes: Mapping[str, tuple[int, int]],
                               calibration: Path) -> list[str]:
     """One message per camera of ``trial`` whose video frames (as posekit reads them: the
@@ -204,17 +219,9 @@ def calibration_size_problems(trial: Trial, sizes: Mapping[str, tuple[int, int]]
     resolution, or another shape. The intrinsics of such a calibration do not apply to
     the trial's keypoints. Cameras whose video cannot be read are left to the steps that
     read it."""
-    from posekit.errors import PosekitError
-    from posekit.io.video import probe_video
-
     problems = []
-    for cam, (cw, ch) in sizes.items():
-        if cam not in trial.videos:
-            continue
-        try:
-            info = probe_video(trial.videos[cam])
-        except PosekitError:
-            continue
+    for cam, info in _readable_videos(trial, sizes):
+        cw, ch = sizes[cam]
         w, h = info.width, info.height
         if w <= 0 or h <= 0 or (_close(w, cw) and _close(h, ch)):
             continue
@@ -268,17 +275,9 @@ def turned_keypoint_problems(trial: Trial, poses: Mapping[str, Any]) -> list[str
     video cannot be read, or with too few sure points, are not judged."""
     import numpy as np
 
-    from posekit.errors import PosekitError
-    from posekit.io.video import probe_video
-
     problems = []
-    for cam, pose in poses.items():
-        if cam not in trial.videos:
-            continue
-        try:
-            info = probe_video(trial.videos[cam])
-        except PosekitError:
-            continue
+    for cam, info in _readable_videos(trial, poses):
+        pose = poses[cam]
         if info.rotation not in (90, 270) or info.width <= 0 or info.height <= 0:
             continue
         sure = pose.likelihood >= SURE_POINT

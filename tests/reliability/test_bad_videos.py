@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -338,14 +339,26 @@ def test_mediapipe_setup_notices_stay_off_the_terminal(tmp_path: Path, jobs: str
     assert any(NATIVE_NOISE.search(line) for line in loud.stderr.splitlines()), loud.stderr
 
 
-def test_a_camera_that_dropped_frames_stays_in_step(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """cam2 dropped 4 frames after frame 20 (the pictures are gone and its timestamps
-    jump, as when a phone drops frames). Sync and triangulation place its frames by their
-    times: offset 0, the frames after the gap triangulated as well as those before it, the
-    4 missing ones from cam1 and cam3; sync and triangulate say which camera and where;
-    the 3D reprojected onto cam2's video lands on the frames that show it."""
+def _limb_errors(trial: Any, n_frames: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The example trial's 3D limb joints against the truth after one rigid fit: errors
+    (n, k) in mm, which points were reconstructed, and the limb keypoints' indices."""
+    est = read_anipose_csv(pose_3d_path(trial))
+    assert list(est.fnum) == list(range(n_frames))
+    table = pd.read_csv(EXAMPLE / "ground-truth" / "session1" / "squat-points3d.csv")
+    truth = table.set_index("fnum").loc[est.fnum, [f"{k}_{a}" for k in est.keypoints
+                                                   for a in "xyz"]]
+    truth = truth.to_numpy().reshape(len(est.fnum), -1, 3)
+    limbs = limb_joint_indices(est.keypoints)
+    pts = est.points[:, limbs]
+    ok = np.isfinite(pts).all(axis=-1)
+    rot, shift = _rigid_fit(pts[ok], truth[:, limbs][ok])
+    return np.linalg.norm(pts @ rot.T + shift - truth[:, limbs], axis=-1) * 1000, ok, limbs
+
+
+def _example_with_cam2_dropping_frames(tmp_path: Path) -> tuple[Path, Path, list[Any]]:
+    """The example project, its true calibration, cam2's trial video without frames 21 to
+    24 (pictures and timestamps), after `posekit detect`: the root, that video and its
+    original frames."""
     root = copy_tree(EXAMPLE, tmp_path / "p")
     video = root / "session1" / "videos-raw" / "squat-cam2.mp4"
     frames = list(iter_frames(video))
@@ -354,6 +367,18 @@ def test_a_camera_that_dropped_frames_stays_in_step(
     (root / "calibration" / "calibration.toml").write_bytes(
         (EXAMPLE / "ground-truth" / "calibration.toml").read_bytes())
     assert invoke("-q", "detect", "-p", root).exit_code == 0
+    return root, video, frames
+
+
+def test_a_camera_that_dropped_frames_stays_in_step(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """cam2 dropped 4 frames after frame 20 (the pictures are gone and its timestamps
+    jump, as when a phone drops frames). Sync and triangulation place its frames by their
+    times: offset 0, the frames after the gap triangulated as well as those before it, the
+    4 missing ones from cam1 and cam3; sync and triangulate say which camera and where;
+    the 3D reprojected onto cam2's video lands on the frames that show it."""
+    root, _, frames = _example_with_cam2_dropping_frames(tmp_path)
     pose = read_pose2d(root / "session1" / "pose-2d" / "squat-cam2.h5")
     # the capture rate, not the container's average over the clip (28.15 fps)
     assert pose.metadata["fps"] == 30 and pose.n_frames == len(frames) - 4
@@ -371,17 +396,7 @@ def test_a_camera_that_dropped_frames_stays_in_step(
     assert any(says in w for w in quality["warnings"])
 
     trial = Project(root).trials()[0]
-    est = read_anipose_csv(pose_3d_path(trial))
-    assert list(est.fnum) == list(range(len(frames)))
-    table = pd.read_csv(EXAMPLE / "ground-truth" / "session1" / "squat-points3d.csv")
-    truth = table.set_index("fnum").loc[est.fnum, [f"{k}_{a}" for k in est.keypoints
-                                                   for a in "xyz"]]
-    truth = truth.to_numpy().reshape(len(est.fnum), -1, 3)
-    limbs = limb_joint_indices(est.keypoints)
-    pts = est.points[:, limbs]
-    ok = np.isfinite(pts).all(axis=-1)
-    rot, shift = _rigid_fit(pts[ok], truth[:, limbs][ok])
-    err = np.linalg.norm(pts @ rot.T + shift - truth[:, limbs], axis=-1) * 1000  # mm
+    err, ok, limbs = _limb_errors(trial, len(frames))
     before, missing, after = (np.nanmedian(err[a:b]) for a, b in ((0, 21), (21, 25), (25, None)))
     print(f"limb error median {before:.1f} / {missing:.1f} / {after:.1f} mm")
     assert after < 1.5 * before + 5 and before < 40, (before, missing, after)
@@ -404,15 +419,27 @@ def test_a_camera_that_dropped_frames_stays_in_step(
     assert read_trial_2d(Project(root).trials()[0])["cam2"].n_frames == len(frames) - 4
 
 
+def _assert_calibration_as_good_as_the_examples(root: Path) -> None:
+    """Video offsets all 0, and the calibration within 0.5 degree and 1 % of the truth."""
+    from posekit.camera.toml_io import load_calibration
+    from posekit.synthetic.evaluate import compare_calibrations
+
+    report = json.loads((root / "calibration" / "calibration_report.json").read_text())
+    assert report["video_offsets"] == {"cam1": 0, "cam2": 0, "cam3": 0}, report
+    err = compare_calibrations(load_calibration(root / "calibration" / "calibration.toml"),
+                               load_calibration(EXAMPLE / "ground-truth" / "calibration.toml"),
+                               estimated_units_per_m=1000.0)
+    print(f"rotation max {err.rotation_deg.max():.2f} deg, focal max "
+          f"{err.focal_pct.max():.2f} %")
+    assert err.rotation_deg.max() < 0.5 and err.focal_pct.max() < 1.0
+
+
 def test_a_calibration_video_that_dropped_frames_stays_in_step(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """cam2's calibration video dropped 4 frames after frame 20: the board's frames are
     placed by their times, so the calibration matches the same instants in every camera
     (video offsets 0) and is as close to the truth as the example's own."""
-    from posekit.camera.toml_io import load_calibration
-    from posekit.synthetic.evaluate import compare_calibrations
-
     root = copy_tree(EXAMPLE, tmp_path / "p")
     video = root / "calibration" / "calib-cam2.mp4"
     frames = list(iter_frames(video))
@@ -422,14 +449,7 @@ def test_a_calibration_video_that_dropped_frames_stays_in_step(
     assert ("cam2: the frame times of calib-cam2.mp4 have 4 frame(s) missing (the camera "
             "dropped frames or recorded at a variable rate); its frames are placed by their "
             "times") in caplog.text, caplog.text
-    report = json.loads((root / "calibration" / "calibration_report.json").read_text())
-    assert report["video_offsets"] == {"cam1": 0, "cam2": 0, "cam3": 0}, report
-    err = compare_calibrations(load_calibration(root / "calibration" / "calibration.toml"),
-                               load_calibration(EXAMPLE / "ground-truth" / "calibration.toml"),
-                               estimated_units_per_m=1000.0)
-    print(f"rotation max {err.rotation_deg.max():.2f} deg, focal max "
-          f"{err.focal_pct.max():.2f} %")
-    assert err.rotation_deg.max() < 0.5 and err.focal_pct.max() < 1.0
+    _assert_calibration_as_good_as_the_examples(root)
 
 
 def test_a_calibration_video_at_twice_the_rate_stays_in_step(
@@ -439,9 +459,7 @@ def test_a_calibration_video_at_twice_the_rate_stays_in_step(
     its frame 2k is the 30-fps camera's frame k): the calibration is made at 30 fps, with
     cam2's frames nearest each 30-fps slot, and is as close to the truth as the
     example's own (frame by frame, cam2's frame i would be the others' frame i / 2)."""
-    from posekit.camera.toml_io import load_calibration
     from posekit.io.video import write_video
-    from posekit.synthetic.evaluate import compare_calibrations
 
     root = copy_tree(EXAMPLE, tmp_path / "p")
     video = root / "calibration" / "calib-cam2.mp4"
@@ -451,14 +469,7 @@ def test_a_calibration_video_at_twice_the_rate_stays_in_step(
     assert ("cam2: calib-cam2.mp4 was recorded at 60.000 fps, the calibration is made at "
             f"30.000 fps: its frames are placed on that clock by their times (0 empty "
             f"frame(s), {len(frames)} frame(s) left out)") in caplog.text, caplog.text
-    report = json.loads((root / "calibration" / "calibration_report.json").read_text())
-    assert report["video_offsets"] == {"cam1": 0, "cam2": 0, "cam3": 0}, report
-    err = compare_calibrations(load_calibration(root / "calibration" / "calibration.toml"),
-                               load_calibration(EXAMPLE / "ground-truth" / "calibration.toml"),
-                               estimated_units_per_m=1000.0)
-    print(f"rotation max {err.rotation_deg.max():.2f} deg, focal max "
-          f"{err.focal_pct.max():.2f} %")
-    assert err.rotation_deg.max() < 0.5 and err.focal_pct.max() < 1.0
+    _assert_calibration_as_good_as_the_examples(root)
 
 
 def test_a_trial_video_at_twice_the_rate_goes_through_the_pipeline(
@@ -486,17 +497,7 @@ def test_a_trial_video_at_twice_the_rate_goes_through_the_pipeline(
     assert quality["fps"] == 30
 
     trial = Project(root).trials()[0]
-    est = read_anipose_csv(pose_3d_path(trial))
-    assert list(est.fnum) == list(range(len(frames)))
-    table = pd.read_csv(EXAMPLE / "ground-truth" / "session1" / "squat-points3d.csv")
-    truth = table.set_index("fnum").loc[est.fnum, [f"{k}_{a}" for k in est.keypoints
-                                                   for a in "xyz"]]
-    truth = truth.to_numpy().reshape(len(est.fnum), -1, 3)
-    limbs = limb_joint_indices(est.keypoints)
-    pts = est.points[:, limbs]
-    ok = np.isfinite(pts).all(axis=-1)
-    rot, shift = _rigid_fit(pts[ok], truth[:, limbs][ok])
-    err = np.linalg.norm(pts @ rot.T + shift - truth[:, limbs], axis=-1) * 1000  # mm
+    err, ok, _ = _limb_errors(trial, len(frames))
     print(f"limb error median {np.nanmedian(err):.1f} mm, {100 * ok.mean():.0f} % reconstructed")
     assert np.nanmedian(err) < 30 and ok.mean() > 0.95
     xy, _ = reprojections(trial)["cam1"]
@@ -511,14 +512,7 @@ def test_imported_2d_gets_the_frame_times_of_its_video(
     frames: `posekit import-2d` into the session's pose-2d folder takes the frame times of
     the video named like the output, so sync still places the frames by time; 2D with
     another frame count than the video is an error naming both."""
-    root = copy_tree(EXAMPLE, tmp_path / "p")
-    video = root / "session1" / "videos-raw" / "squat-cam2.mp4"
-    frames = list(iter_frames(video))
-    write_frames(video, frames[:21] + frames[25:])
-    drop_frames(video, after=20, missing=4)
-    (root / "calibration" / "calibration.toml").write_bytes(
-        (EXAMPLE / "ground-truth" / "calibration.toml").read_bytes())
-    assert invoke("-q", "detect", "-p", root).exit_code == 0
+    root, video, frames = _example_with_cam2_dropping_frames(tmp_path)
     pose_dir = root / "session1" / "pose-2d"
     for cam in ("cam1", "cam2"):  # as another tool would write them: no frame times
         pose = read_pose2d(pose_dir / f"squat-{cam}.h5")
