@@ -71,6 +71,8 @@ def increasing_fit(values: ArrayLike) -> NDArray[np.float64]:
 
 #: frames placed with the typical interval alone, before the grid is fitted to them
 _FIRST_FRAMES = 16
+#: half-width (frames) of the running median that tells a camera's phase changes
+_SMOOTH = 7
 
 
 def _slots(x: NDArray[np.float64]) -> IntArray:
@@ -108,16 +110,36 @@ def fit_grid(times: ArrayLike) -> tuple[IntArray, float, float]:
         t - fit[2] - fit[0] * fit[1]))) / fit[1])
 
 
-def _line(slots: IntArray, t: NDArray[np.float64]) -> tuple[float, float]:
+def _line(slots: IntArray, t: NDArray[np.float64], runs: bool = False
+          ) -> tuple[float, float]:
     """Interval and origin of the grid through the frames (times ``t`` at ``slots``),
     fitted again to the frames on it (within a quarter interval): frames of a stretch at
-    a lower rate sit between slots and would tilt the line."""
+    a lower rate sit between slots and would tilt the line. A camera that resumes its
+    rate after such a stretch may do so at another phase; with ``runs``, the interval is
+    one slope over the runs at one phase, each run with its own offset."""
     x = slots.astype(np.float64)
     period, origin = np.polyfit(x, t, 1)
-    on = np.abs(t - origin - x * period) < 0.25 * period
-    if on.sum() >= max(3, len(t) // 2):
-        period, origin = np.polyfit(x[on], t[on], 1)
-    return float(period), float(origin)
+    phase = (t - origin - x * period) / period
+    on = np.abs(phase) < 0.25
+    if on.sum() < max(3, len(t) // 2):
+        return float(period), float(origin)
+    xs, ts, ph = x[on], t[on], phase[on]
+    if not runs:
+        period, origin = np.polyfit(xs, ts, 1)
+        return float(period), float(origin)
+    if len(ph) > 2 * _SMOOTH:
+        smooth = np.median(np.lib.stride_tricks.sliding_window_view(
+            np.pad(ph, _SMOOTH, mode="edge"), 2 * _SMOOTH + 1), axis=1)
+        run = np.r_[0, np.cumsum(np.abs(np.diff(smooth)) > 0.1)]
+    else:
+        run = np.zeros(len(ph), np.int64)
+    counts = np.bincount(run)
+    xc = xs - (np.bincount(run, xs) / counts)[run]
+    tc = ts - (np.bincount(run, ts) / counts)[run]
+    period = float(np.sum(xc * tc) / np.sum(xc * xc))
+    first = run == run[0]
+    origin = float(np.mean(ts[first] - xs[first] * period))
+    return period, origin
 
 
 def _grow_grid(t: NDArray[np.float64], period: float) -> tuple[IntArray, float, float]:
@@ -127,7 +149,8 @@ def _grow_grid(t: NDArray[np.float64], period: float) -> tuple[IntArray, float, 
         period, origin = _line(slots, t[:end])
         if end == len(t):
             slots = _slots((t - origin) / period)
-            period, origin = _line(slots, t)
+            period, origin = _line(slots, t, runs=True)
+            slots = _slots((t - origin) / period)
             return slots, period, origin
         end = min(len(t), end + end // 2)
         slots = _slots((t[:end] - origin) / period)
