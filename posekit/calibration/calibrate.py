@@ -126,7 +126,8 @@ def _align_videos(names: list[str], detections: Mapping[str, CameraDetections],
         det, off = detections[n], offsets[n]
         corners = np.asarray(shift_frames(det.corners, off, start, length), np.float64)
         markers = np.asarray(shift_frames(det.n_markers, off, start, length, 0), np.int64)
-        moved[n] = replace(det, corners=corners, n_markers=markers)
+        # frame times of the video as decoded no longer match the moved frames
+        moved[n] = replace(det, corners=corners, n_markers=markers, frame_times=None)
         for attr in ("rvecs", "tvecs", "view_cos", "error"):
             arr = getattr(p, attr)[:det.n_frames]
             setattr(p, attr, shift_frames(arr, off, start, length))

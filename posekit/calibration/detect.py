@@ -24,8 +24,8 @@ from tqdm import tqdm
 from posekit.calibration.board import Board
 from posekit.errors import CalibrationError, PosekitError
 from posekit.io.video import iter_frames, probe_video, read_frames
-from posekit.pose2d.timing import clock_slots, fit_grid, frame_slots
-from posekit.project.steps import FPS_TOLERANCE, IMAGE_SUFFIXES, image_files
+from posekit.pose2d.timing import clock_slots, fit_grid, frame_slots, spread
+from posekit.project.steps import IMAGE_SUFFIXES, image_files, processing_rate
 
 log = logging.getLogger(__name__)
 
@@ -113,32 +113,25 @@ def _timed_frames(source: Path, times: list[float]) -> Iterator[NDArray[np.uint8
 
 def _spread(detections: CameraDetections, slots: NDArray[np.int64],
             keep: NDArray[np.bool_]) -> CameraDetections:
-    n = int(slots[keep][-1]) + 1
-    corners = np.full((n, *detections.corners.shape[1:]), np.nan)
-    corners[slots[keep]] = detections.corners[keep]
-    markers = np.zeros(n, np.int64)
-    markers[slots[keep]] = detections.n_markers[keep]
-    times = np.full(n, np.nan)
-    if detections.frame_times is not None:
-        times[slots[keep]] = detections.frame_times[keep]
-    return replace(detections, corners=corners, n_markers=markers, frame_times=times)
+    slots = slots[keep]
+    n = int(slots[-1]) + 1
+    times = detections.frame_times
+    return replace(detections, corners=spread(detections.corners[keep], slots, n, np.nan),
+                   n_markers=spread(detections.n_markers[keep], slots, n, 0),
+                   frame_times=None if times is None else spread(times[keep], slots, n,
+                                                                 np.nan))
 
 
 def on_one_clock(detections: Mapping[str, CameraDetections]) -> dict[str, CameraDetections]:
     """Every camera's detections (the first camera the reference) placed by their frame
     times, as the trials' 2D keypoints are (:func:`posekit.project.steps.on_reference_clock`):
     a camera on its own regular grid, with empty frames where it dropped some; a camera
-    that recorded at another rate (measured from the timestamps) on the reference camera's
-    clock, or on the slowest camera's when one is more than
-    :data:`~posekit.project.steps.FPS_TOLERANCE` slower than the reference. Image folders
-    stay as they are."""
+    that recorded at another rate (measured from the timestamps) on the clock of
+    :func:`~posekit.project.steps.processing_rate`: the reference camera's, or the slowest
+    camera's when one is much slower. Image folders stay as they are."""
     rates = {n: 1.0 / fit_grid(d.frame_times)[1] for n, d in detections.items()
              if d.frame_times is not None and len(d.frame_times) >= 3}
-    names = list(detections)
-    clock = None
-    if names and names[0] in rates:
-        ref, slowest = rates[names[0]], min(rates.values())
-        clock = ref if slowest >= ref * (1 - FPS_TOLERANCE) else slowest
+    clock = processing_rate([rates.get(name, 0.0) for name in detections])
     out = {}
     for name, det in detections.items():
         if name not in rates or det.frame_times is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,9 @@ def namesake_video(output: Path, config: Any) -> Path | None:
     if output.parent.name != config.pipeline.pose_2d:
         return None
     folder = output.parent.parent / config.pipeline.videos_raw
-    for ext in video_extensions(config):
-        for candidate in (folder / f"{output.stem}.{ext}", folder / f"{output.stem}.{ext.upper()}"):
-            if candidate.is_file():
-                return candidate
-    return None
+    exts = video_extensions(config)  # matched as the trials' videos are: any case
+    return next((path for path in sorted(folder.glob(f"{glob.escape(output.stem)}.*"))
+                 if path.suffix.lstrip(".").lower() in exts and path.is_file()), None)
 
 
 def attach_frame_times(pose: Any, source: Path, video: Path) -> None:

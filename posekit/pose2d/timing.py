@@ -15,12 +15,15 @@ frames themselves.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from posekit.pose2d.table import Pose2D
 
 IntArray = NDArray[np.int64]
+Item = TypeVar("Item", bound=np.generic)
 
 #: A frame that comes more than this many typical frame intervals after the previous one
 #: follows dropped frames (or a slower, variable-rate stretch).
@@ -102,10 +105,11 @@ def fit_grid(times: ArrayLike) -> tuple[IntArray, float, float]:
     when timestamps jitter a lot); the fit whose frames lie closer to their slots is
     kept."""
     t = np.asarray(times, np.float64)
-    if len(t) < 3 or frame_period(t) <= 0:
+    periods = [frame_period(t, usual) for usual in (USUAL, WIDE)]
+    if len(t) < 3 or periods[0] <= 0:
         step = float(np.median(np.diff(t))) if len(t) >= 2 else 1.0
         return np.arange(len(t), dtype=np.int64), step, float(t[0]) if len(t) else 0.0
-    fits = [_grow_grid(t, frame_period(t, usual)) for usual in (USUAL, WIDE)]
+    fits = [_grow_grid(t, period) for period in periods]
     return min(fits, key=lambda fit: float(np.median(np.abs(
         t - fit[2] - fit[0] * fit[1]))) / fit[1])
 
@@ -165,9 +169,9 @@ def frame_slots(times: ArrayLike | None) -> IntArray | None:
     if times is None:
         return None
     t = np.asarray(times, np.float64)
-    if len(t) < 3 or frame_period(t) <= 0 or not np.isfinite(t).all():
+    if not np.isfinite(t).all():
         return None
-    slots = fit_grid(t)[0]
+    slots = fit_grid(t)[0]  # the frames themselves when there are too few
     return None if int(slots[-1]) == len(t) - 1 else slots
 
 
@@ -191,22 +195,25 @@ def clock_slots(times: ArrayLike, period: float) -> tuple[IntArray, NDArray[np.b
     return slots, keep
 
 
+def spread(values: NDArray[Item], slots: IntArray, n: int, fill: float) -> NDArray[Item]:
+    """``values`` (one row per frame) in rows ``slots`` of an array of ``n`` rows, ``fill``
+    in the others (the slots no frame is in)."""
+    out = np.full((n, *values.shape[1:]), fill, values.dtype)
+    out[slots] = values
+    return out
+
+
 def _spread(pose: Pose2D, slots: IntArray, keep: NDArray[np.bool_] | None = None,
             **metadata: object) -> Pose2D:
-    if keep is not None:
-        slots = slots[keep]
+    rows = np.ones(pose.n_frames, bool) if keep is None else keep
+    slots = slots[rows]
     n = int(slots[-1]) + 1
-    grid = Pose2D.empty(pose.keypoints, n, scorer=pose.scorer,
-                        metadata={**pose.metadata, **metadata})
-    rows = slice(None) if keep is None else keep
-    grid.xy[slots] = pose.xy[rows]
-    grid.likelihood[slots] = pose.likelihood[rows]
-    index = np.full(n, -1, np.int64)
-    index[slots] = np.arange(pose.n_frames)[rows]
-    grid.metadata["frame_index"] = index  # decoded frame of each row (-1: none)
-    times = np.full(n, np.nan)
-    times[slots] = np.asarray(pose.frame_times, np.float64)[rows]
-    grid.frame_times = times
+    grid = Pose2D(pose.keypoints, spread(pose.xy[rows], slots, n, np.nan),
+                  spread(pose.likelihood[rows], slots, n, 0.0), pose.scorer,
+                  spread(np.asarray(pose.frame_times, np.float64)[rows], slots, n, np.nan),
+                  {**pose.metadata, **metadata})
+    # the decoded frame of each row (-1: none)
+    grid.metadata["frame_index"] = spread(np.flatnonzero(rows), slots, n, -1)
     return grid
 
 

@@ -321,14 +321,14 @@ def frame_timing_problems(poses: Mapping[str, Any]) -> list[str]:
             own, fps = float(recorded), float(pose.metadata["fps"])
             ref = poses[reference]
             ref_rate = float(ref.metadata.get("recorded_fps") or ref.metadata.get("fps") or 0)
-            whose = (f"the reference camera {reference} at {fps:g} fps" if ref_rate == fps
-                     else f"the trial's slowest camera at {fps:g} fps")
+            who = (f"the reference camera {reference}" if ref_rate == fps
+                   else "the trial's slowest camera")
             placed = (f"({missing} empty frame(s) and "
                       f"{int(pose.metadata.get('frames_left_out', 0))} frame(s) left out over "
                       "the clip)")
             if abs(own / fps - 1) <= FPS_TOLERANCE:
                 problems.append(
-                    f"{cam}: recorded at {own:g} fps, {whose}, which would drift "
+                    f"{cam}: recorded at {own:g} fps, {who} at {fps:g} fps, which would drift "
                     f"{abs(own - fps) * 60:.1f} frames out of step per minute: its frames "
                     f"are placed on that camera's clock by their times {placed}, so it stays "
                     "in step; sync and the 3D count its frames on that clock, its 2D file "
@@ -336,7 +336,7 @@ def frame_timing_problems(poses: Mapping[str, Any]) -> list[str]:
             else:
                 problems.append(
                     f"{cam}: recorded at {own:g} fps and the trial is processed at "
-                    f"{fps:g} fps, the rate of {whose.rsplit(' at ', 1)[0]}: its frames are "
+                    f"{fps:g} fps, the rate of {who}: its frames are "
                     f"placed on that clock by their times {placed}, so every camera has one "
                     "frame per slot; sync and the 3D count its frames on that clock, its 2D "
                     "file and labeled video as decoded")
@@ -377,16 +377,21 @@ def no_person_error(trial: Trial, cameras: Sequence[str]) -> ProjectError:
         "trial's videos out of the raw-videos folder")
 
 
-def trial_clock(poses: Mapping[str, Any]) -> float | None:
-    """The frame rate a trial is processed at (``poses``: camera → Pose2D as read, the
-    first camera the reference): the reference camera's, unless a camera recorded more than
-    :data:`FPS_TOLERANCE` slower, in which case the slowest camera's, so that no camera
-    leaves every other frame empty. None when the 2D files give no rates."""
-    rates = [float(p.metadata.get("fps") or 0) for p in poses.values()]
+def processing_rate(rates: Sequence[float]) -> float | None:
+    """The frame rate cameras recorded at ``rates`` (fps, the first the reference camera's;
+    0 = unknown) are processed at: the reference camera's, unless a camera recorded more
+    than :data:`FPS_TOLERANCE` slower, in which case the slowest camera's, so that no
+    camera leaves every other frame empty. None when the reference's rate is unknown."""
     if not rates or rates[0] <= 0:
         return None
     slowest = min(r for r in rates if r > 0)
     return rates[0] if slowest >= rates[0] * (1 - FPS_TOLERANCE) else slowest
+
+
+def trial_clock(poses: Mapping[str, Any]) -> float | None:
+    """The frame rate a trial is processed at (``poses``: camera → Pose2D as read, the
+    first camera the reference; :func:`processing_rate` of their 2D files' rates)."""
+    return processing_rate([float(p.metadata.get("fps") or 0) for p in poses.values()])
 
 
 def on_reference_clock(poses: Mapping[str, Any]) -> dict[str, Any]:
