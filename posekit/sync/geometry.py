@@ -238,10 +238,12 @@ class GeometrySync:
     offsets and their standard errors (frames). ``rivals``: per camera, the offset 3 or
     more frames from the chosen one that fits best over the whole lag range (what makes
     the confidence low when a repeated movement fits again one cycle later).
-    ``sharpness``: per camera, the :func:`sharpness` of its last error curve; ``rounding``:
-    per camera refined by the joint step, how clearly its sub-frame offset rounds to a
-    whole frame (``min(1, margin / 0.25)``, 0 at exactly half a frame); ``confidence`` is
-    their product."""
+    ``rival_fit``: per camera with a rival, how much worse the rival fits on the search's
+    error curve (``error(rival) / error(best) - 1``, clipped to 0..1; 0: just as well).
+    ``sharpness``: per camera, the :func:`sharpness` of its last error curve, at most its
+    ``rival_fit``; ``rounding``: per camera refined by the joint step, how clearly its
+    sub-frame offset rounds to a whole frame (``min(1, margin / 0.25)``, 0 at exactly half
+    a frame); ``confidence`` is their product."""
 
     offsets: dict[str, int]
     confidence: dict[str, float]
@@ -250,6 +252,7 @@ class GeometrySync:
     rivals: dict[str, int] = field(default_factory=dict)
     sharpness: dict[str, float] = field(default_factory=dict)
     rounding: dict[str, float] = field(default_factory=dict)
+    rival_fit: dict[str, float] = field(default_factory=dict)
 
 
 def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
@@ -270,12 +273,15 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
 
     Confidence: the reference 1; otherwise :func:`sharpness` of the camera's last error
     curve (the whole range after step 1, a ``WINDOW`` either side after step 2), after
-    step 2 multiplied by ``min(1, margin / 0.25)`` where ``margin`` is how far the
-    sub-frame offset is from the rounding boundary (0 for exactly half a frame)."""
+    step 2 at most the camera's ``rival_fit`` (a movement that repeats fits again a cycle
+    away, which the narrow curve does not reach) and multiplied by ``min(1, margin /
+    0.25)`` where ``margin`` is how far the sub-frame offset is from the rounding boundary
+    (0 for exactly half a frame)."""
     xy = {n: _valid(p) for n, p in poses.items()}
     result = dict(offsets)
     curves: dict[str, FloatArray] = {}
     rivals: dict[str, int] = {}
+    rival_fit: dict[str, float] = {}
     sharp: dict[str, float] = {reference: 1.0}
     order: Sequence[str] = sorted((n for n in poses if n != reference),
                                   key=lambda n: -confidence.get(n, 0.0))
@@ -295,8 +301,11 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
             rival = _rival(candidates, errors)
             if rival is not None:
                 rivals[cam] = rival
+                rival_fit[cam] = float(np.clip(
+                    errors[rival + max_lag] / np.nanmin(errors) - 1, 0, 1))
     if not joint or len(anchors) < 3:
-        return GeometrySync(result, sharp, curves, rivals=rivals, sharpness=dict(sharp))
+        return GeometrySync(result, sharp, curves, rivals=rivals, sharpness=dict(sharp),
+                            rival_fit=rival_fit)
     names = [poses[reference].keypoints[i] for i in _columns(poses[reference])]
     placed = clean_keypoints(group, {n: xy[n] for n in anchors}, result, names)
     fine = joint_subframe(group, placed, result, reference, anchors, max_lag)
@@ -306,6 +315,8 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
     for cam, (value, _) in fine.items():
         result[cam] = int(np.clip(round(value), max(-max_lag, start[cam] - WINDOW),
                                   min(max_lag, start[cam] + WINDOW)))
+    rivals = {c: r for c, r in rivals.items() if abs(r - result[c]) >= 3}
+    rival_fit = {c: v for c, v in rival_fit.items() if c in rivals}
     for cam, (value, _) in fine.items():
         others = [n for n in anchors if n != cam]
         local = np.arange(max(-max_lag, result[cam] - WINDOW),
@@ -313,11 +324,11 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
         errors = anchored_errors(group, others, result, placed, cam, local, debias)
         curves[cam] = np.stack([local.astype(float), errors])
         margin = max(0.0, 0.5 - abs(value - result[cam]))
-        curve_sharp[cam] = sharpness(local, errors)
+        # the local curve cannot see a repeated movement's next cycle: the search's can
+        curve_sharp[cam] = min(sharpness(local, errors), rival_fit.get(cam, 1.0))
         rounding[cam] = min(1.0, margin / 0.25)
         sharp[cam] = curve_sharp[cam] * rounding[cam]
-    rivals = {c: r for c, r in rivals.items() if abs(r - result[c]) >= 3}
-    return GeometrySync(result, sharp, curves, fine, rivals, curve_sharp, rounding)
+    return GeometrySync(result, sharp, curves, fine, rivals, curve_sharp, rounding, rival_fit)
 
 
 def refine_offsets(poses: Mapping[str, Pose2D], group: CameraGroup, offsets: Mapping[str, int],

@@ -199,6 +199,31 @@ def test_repeated_movement_names_the_rival_offset(tmp_path: Path) -> None:
     assert "offsets.cam2" in text
 
 
+@pytest.mark.parametrize(("n_cams", "duration", "seed"), [(3, 4.0, 2), (4, 4.0, 1)])
+def test_repeated_movement_is_never_a_confident_offset(tmp_path: Path, n_cams: int,
+                                                       duration: float, seed: int) -> None:
+    """Three or four cameras filming marching in place, a movement that repeats exactly:
+    another step cycle fits every camera as well as the true offset, so every camera is
+    warned about, naming the other offset, whichever of the two the search took. (The
+    joint sub-frame step looks only a few frames around the offset; before, its sharp
+    local curve gave such cameras confidences up to 1.0, wrong offsets included: here cam2
+    at -17 instead of +53 with 0.85 and cam3 at -73 instead of -3 with 0.76, and cam2 at
+    +57 instead of +24 with 1.0.)"""
+    trial = make_sync_trial(n_cams=n_cams, fps=30.0, duration=duration, seed=seed,
+                            motion="march", max_offset_s=2.0)
+    root = _synced_project(tmp_path, trial)
+    data = toml.loads((root / "s1" / "sync" / "t.toml").read_text())
+    assert data["method"] == "motion + geometry"
+    assert any(data["offsets"][c] != trial.offsets[c] for c in trial.offsets)  # a cycle off
+    for cam in trial.group.names[1:]:
+        assert data["confidence"][cam] < 0.3, data
+        (warning,) = [w for w in data["warnings"] if w.startswith(f"{cam}: ")]
+        rival = re.search(r"offset (-?\d+) \(([-+]\d+) frames\) fits the geometry almost "
+                          "as well, as happens when a movement repeats", warning)
+        assert rival is not None, warning
+        assert abs(int(rival.group(2))) >= 30  # one step cycle (or more) away
+
+
 def test_a_camera_half_a_frame_out_is_warned_about_as_such(tmp_path: Path) -> None:
     """A trial filmed at 60 fps with cam2 21 frames late, kept at 30 fps (every other
     frame): cam2 is then 10.5 frames late, which no whole frame fits. Its warning says so
