@@ -25,6 +25,7 @@ is to the rounding boundary, which enters its confidence.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -52,6 +53,7 @@ JUMP_FACTOR = 20.0  # velocities this many times the median are left out of the 
 MAX_IRLS = 50  # iterations of the robust slope
 VEL_STEP = 3  # frames either side for keypoint velocities
 MAX_SWEEPS = 10  # sweeps of the joint refinement over the cameras
+STILL_QUANTILE = 90.0  # percentile of the residuals that :func:`still_fit` compares
 
 
 def _columns(pose: Pose2D) -> list[int]:
@@ -64,12 +66,12 @@ def _valid(pose: Pose2D) -> FloatArray:
     return np.where((pose.likelihood >= MIN_LIKELIHOOD)[..., None], pose.xy, np.nan)[:, keep]
 
 
-def residual_error(resid: FloatArray, debias: bool = True) -> float:
-    """Median length (px) of reprojection residuals ``resid`` (..., frames, keypoints, 2),
-    NaN where unknown. With ``debias``, each keypoint's median residual over the frames
-    (per leading index, e.g. per view) is subtracted first, and keypoints seen in fewer
-    than a fifth of the frames (at least 3) are left out. NaN with fewer than
-    ``MIN_PAIRS`` residuals."""
+def residual_error(resid: FloatArray, debias: bool = True, quantile: float = 50.0) -> float:
+    """Median (or another ``quantile``, %) length (px) of reprojection residuals ``resid``
+    (..., frames, keypoints, 2), NaN where unknown. With ``debias``, each keypoint's median
+    residual over the frames (per leading index, e.g. per view) is subtracted first, and
+    keypoints seen in fewer than a fifth of the frames (at least 3) are left out. NaN with
+    fewer than ``MIN_PAIRS`` residuals."""
     resid = np.asarray(resid, np.float64)
     if debias:
         seen = np.isfinite(resid[..., 0])
@@ -78,15 +80,15 @@ def residual_error(resid: FloatArray, debias: bool = True) -> float:
         resid = np.where(enough[..., None], resid - centre, np.nan)
     err = np.hypot(resid[..., 0], resid[..., 1])
     err = err[np.isfinite(err)]
-    return float(np.median(err)) if err.size >= MIN_PAIRS else float("nan")
+    return float(np.percentile(err, quantile)) if err.size >= MIN_PAIRS else float("nan")
 
 
 def pair_error(group: CameraGroup, a: str, c: str, xy_a: FloatArray, xy_c: FloatArray,
-               off_a: int, off_c: int, debias: bool = True) -> float:
-    """Median two-view reprojection error (px) of cameras ``a`` and ``c`` aligned by their
-    offsets (NaN when the clips overlap by less than half the shorter one, or too few
-    keypoints are seen by both); bias-removed unless ``debias`` is false (module
-    docstring)."""
+               off_a: int, off_c: int, debias: bool = True, quantile: float = 50.0) -> float:
+    """Median (or another ``quantile``, %) two-view reprojection error (px) of cameras
+    ``a`` and ``c`` aligned by their offsets (NaN when the clips overlap by less than half
+    the shorter one, or too few keypoints are seen by both); bias-removed unless ``debias``
+    is false (module docstring)."""
     # reference frame t ↔ frame t - off of each camera
     start = max(off_a, off_c)
     stop = min(off_a + len(xy_a), off_c + len(xy_c))
@@ -100,7 +102,7 @@ def pair_error(group: CameraGroup, a: str, c: str, xy_a: FloatArray, xy_c: Float
     pts2d = np.where(both[None, ..., None], pts2d, np.nan)
     sub = group.subset([a, c])
     proj = sub.project(triangulate(sub, pts2d))
-    return residual_error(proj - pts2d, debias)
+    return residual_error(proj - pts2d, debias, quantile)
 
 
 def _anchor_projection(group: CameraGroup, anchors: Sequence[str],
@@ -120,11 +122,11 @@ def _anchor_projection(group: CameraGroup, anchors: Sequence[str],
 
 def anchored_errors(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[str, int],
                     xy: Mapping[str, FloatArray], cam: str, candidates: NDArray[np.int64],
-                    debias: bool = True) -> FloatArray:
-    """Median reprojection error (px) of ``cam`` for each candidate offset, against points
-    triangulated from the ``anchors`` (two or more, placed by ``offsets``) on the
-    reference timeline; bias-removed unless ``debias`` is false. The 3D points do not
-    depend on the candidate, so every candidate costs one comparison."""
+                    debias: bool = True, quantile: float = 50.0) -> FloatArray:
+    """Median (or another ``quantile``, %) reprojection error (px) of ``cam`` for each
+    candidate offset, against points triangulated from the ``anchors`` (two or more, placed
+    by ``offsets``) on the reference timeline; bias-removed unless ``debias`` is false. The
+    3D points do not depend on the candidate, so every candidate costs one comparison."""
     t0, proj = _anchor_projection(group, anchors, offsets, xy, cam)
     own = xy[cam]
     need = max(2, len(own) // 2)
@@ -134,7 +136,7 @@ def anchored_errors(group: CameraGroup, anchors: Sequence[str], offsets: Mapping
         if stop - start < need:
             continue
         out[j] = residual_error(proj[start:stop] - own[start - (o - t0): stop - (o - t0)],
-                                debias)
+                                debias, quantile)
     return out
 
 
@@ -163,6 +165,47 @@ def _rival(candidates: NDArray[np.int64], errors: FloatArray) -> int | None:
     if not np.isfinite(between).any() or np.nanmax(between) < 1.2 * errors[other]:
         return None
     return int(candidates[other])
+
+
+def still_fit(group: CameraGroup, partners: Sequence[Sequence[str]],
+              offsets: Mapping[str, int], xy: Mapping[str, FloatArray], cam: str) -> float:
+    """0..1: how much better ``cam``'s keypoints fit the points triangulated from other
+    cameras (placed by ``offsets``) than a person standing still would: ``error(still) /
+    error(keypoints) - 1``, clipped, where "still" holds each of ``cam``'s keypoints at its
+    median over the clip (where it was seen) and the errors are the 90th percentiles of
+    the bias-removed residuals (a median would be blind to movements that fill less than
+    half the clip; without the bias removal, a camera with a constant error would seem to
+    fit as badly as a still person), so gross detection errors must be removed first
+    (:func:`clean_keypoints`). The best over ``partners`` (sets of two or more cameras), so
+    that one camera that sees no movement spoils only the sets it is in. 0 when ``cam`` sees no
+    movement (a person standing still, or a frozen or static picture): its offset then
+    only picks the stillest stretch of the others' movement, however sharply. 1 when no
+    set gives a figure."""
+    own = xy[cam]
+    still = np.where(np.isfinite(own), nanmedian(own, axis=0, keepdims=True), np.nan)
+    lag = np.array([offsets[cam]])
+    best = float("nan")
+    for cams in partners:
+        moving, standing = (float(anchored_errors(group, cams, offsets, {**xy, cam: k}, cam,
+                                                  lag, True, STILL_QUANTILE)[0])
+                            for k in (own, still))
+        if np.isfinite(moving) and np.isfinite(standing) and moving > 0:
+            fit = float(np.clip(standing / moving - 1, 0, 1))
+            best = fit if np.isnan(best) else max(best, fit)
+    return 1.0 if np.isnan(best) else best
+
+
+def _stillness(group: CameraGroup, reference: str, cameras: Sequence[str],
+               offsets: Mapping[str, int], xy: Mapping[str, FloatArray]) -> dict[str, float]:
+    """:func:`still_fit` of every placed camera, the ``reference`` included, against every
+    pair of the others; none with fewer than three cameras (two views cannot tell a still
+    person from a moving one: their reprojection errors see only the movement across the
+    epipolar lines). With three cameras, one that sees no movement is in the only pair of
+    each of the others, so their values can come out low too."""
+    if len(cameras) < 3:
+        return {}
+    return {cam: still_fit(group, list(itertools.combinations(
+        [n for n in cameras if n != cam], 2)), offsets, xy, cam) for cam in cameras}
 
 
 def lag_correction(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[str, int],
@@ -240,10 +283,13 @@ class GeometrySync:
     the confidence low when a repeated movement fits again one cycle later).
     ``rival_fit``: per camera with a rival, how much worse the rival fits on the search's
     error curve (``error(rival) / error(best) - 1``, clipped to 0..1; 0: just as well).
+    ``still_fit``: per camera, the ``reference`` included, its :func:`still_fit` at its
+    offset (0: it sees no movement; see :func:`_stillness`); every offset is relative to
+    the reference, so a camera's confidence is at most its own value and the reference's.
     ``sharpness``: per camera, the :func:`sharpness` of its last error curve, at most its
-    ``rival_fit``; ``rounding``: per camera refined by the joint step, how clearly its
-    sub-frame offset rounds to a whole frame (``min(1, margin / 0.25)``, 0 at exactly half
-    a frame); ``confidence`` is their product."""
+    ``rival_fit`` and its ``still_fit``; ``rounding``: per camera refined by the joint
+    step, how clearly its sub-frame offset rounds to a whole frame (``min(1, margin /
+    0.25)``, 0 at exactly half a frame); ``confidence`` is their product."""
 
     offsets: dict[str, int]
     confidence: dict[str, float]
@@ -253,6 +299,8 @@ class GeometrySync:
     sharpness: dict[str, float] = field(default_factory=dict)
     rounding: dict[str, float] = field(default_factory=dict)
     rival_fit: dict[str, float] = field(default_factory=dict)
+    still_fit: dict[str, float] = field(default_factory=dict)
+    reference: str = ""
 
 
 def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
@@ -274,9 +322,10 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
     Confidence: the reference 1; otherwise :func:`sharpness` of the camera's last error
     curve (the whole range after step 1, a ``WINDOW`` either side after step 2), after
     step 2 at most the camera's ``rival_fit`` (a movement that repeats fits again a cycle
-    away, which the narrow curve does not reach) and multiplied by ``min(1, margin /
-    0.25)`` where ``margin`` is how far the sub-frame offset is from the rounding boundary
-    (0 for exactly half a frame)."""
+    away, which the narrow curve does not reach) and its ``still_fit`` (a camera that sees
+    no movement fits best where the others move least; on the cleaned keypoints, three or
+    more cameras), and multiplied by ``min(1, margin / 0.25)`` where ``margin`` is how far
+    the sub-frame offset is from the rounding boundary (0 for exactly half a frame)."""
     xy = {n: _valid(p) for n, p in poses.items()}
     result = dict(offsets)
     curves: dict[str, FloatArray] = {}
@@ -305,7 +354,7 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
                     errors[rival + max_lag] / np.nanmin(errors) - 1, 0, 1))
     if not joint or len(anchors) < 3:
         return GeometrySync(result, sharp, curves, rivals=rivals, sharpness=dict(sharp),
-                            rival_fit=rival_fit)
+                            rival_fit=rival_fit, reference=reference)
     names = [poses[reference].keypoints[i] for i in _columns(poses[reference])]
     placed = clean_keypoints(group, {n: xy[n] for n in anchors}, result, names)
     fine = joint_subframe(group, placed, result, reference, anchors, max_lag)
@@ -317,6 +366,7 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
                                   min(max_lag, start[cam] + WINDOW)))
     rivals = {c: r for c, r in rivals.items() if abs(r - result[c]) >= 3}
     rival_fit = {c: v for c, v in rival_fit.items() if c in rivals}
+    still = _stillness(group, reference, anchors, result, placed)
     for cam, (value, _) in fine.items():
         others = [n for n in anchors if n != cam]
         local = np.arange(max(-max_lag, result[cam] - WINDOW),
@@ -325,10 +375,13 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
         curves[cam] = np.stack([local.astype(float), errors])
         margin = max(0.0, 0.5 - abs(value - result[cam]))
         # the local curve cannot see a repeated movement's next cycle: the search's can
-        curve_sharp[cam] = min(sharpness(local, errors), rival_fit.get(cam, 1.0))
+        # every offset is relative to the reference: a still reference spoils them all
+        curve_sharp[cam] = min(sharpness(local, errors), rival_fit.get(cam, 1.0),
+                               still.get(cam, 1.0), still.get(reference, 1.0))
         rounding[cam] = min(1.0, margin / 0.25)
         sharp[cam] = curve_sharp[cam] * rounding[cam]
-    return GeometrySync(result, sharp, curves, fine, rivals, curve_sharp, rounding, rival_fit)
+    return GeometrySync(result, sharp, curves, fine, rivals, curve_sharp, rounding, rival_fit,
+                        still, reference)
 
 
 def refine_offsets(poses: Mapping[str, Pose2D], group: CameraGroup, offsets: Mapping[str, int],

@@ -110,6 +110,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
     method = "motion"
     rivals: dict[str, int] = {}
     between: dict[str, float] = {}  # sub-frame offsets whose rounding is in doubt
+    still: dict[str, float] = {}  # how clearly each camera sees a movement (geometry)
     cs = calibration_set(trial)
     if cs is not None and cs.output.is_file():
         group = load_calibration(cs.output)
@@ -129,7 +130,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
             confidence = camera_confidence(est, geo, cams)
             subframe = {c: round(v, 2) for c, (v, _) in geo.subframe.items()
                         if c not in fixed}
-            rivals = geo.rivals
+            rivals, still = geo.rivals, geo.still_fit
             between = {c: v for c, (v, _) in geo.subframe.items()  # only that in doubt
                        if certainty[c] >= LOW_CONFIDENCE and geo.rounding.get(c, 1.0) < 1.0}
             method = "motion + geometry"
@@ -151,9 +152,10 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
         elif confidence[cam] < LOW_CONFIDENCE:
             warnings.append(f"{cam}: offset {offsets[cam]} has low confidence "
                             f"({confidence[cam]:.2f}): "
-                            + _low_confidence_reason(cam, offsets[cam], rivals, between))
+                            + _low_confidence_reason(cam, offsets[cam], rivals, between,
+                                                     still, seen[0]))
     record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
-                  confidence={c: round(v, 3) for c, v in confidence.items()},
+                  confidence={c: round(float(v), 3) for c, v in confidence.items()},
                   frames={c: p.n_frames for c, p in poses.items()})
     if seen[0] != cams[0]:
         record["reference"] = seen[0]
@@ -169,14 +171,17 @@ def offset_certainty(motion: MotionSync, geo: GeometrySync, cameras: Sequence[st
     ``MOTION_VOUCHES`` frames of the motion's, the motion's confidence. The motion's
     correlation peak speaks for its own offset and the frames beside it, not for an offset
     the geometry moved the camera to. Either way it is at most the geometry's
-    ``rival_fit``: when another offset, a cycle of a repeated movement away, fits the
-    geometry about as well, neither signal has settled which one is right."""
+    ``rival_fit`` (when another offset, a cycle of a repeated movement away, fits the
+    geometry about as well, neither signal has settled which one is right) and its
+    ``still_fit`` (a camera that sees no movement has nothing to be in step with)."""
     certainty = {}
     for c in cameras:
         near = abs(motion.offsets.get(c, 0) - geo.offsets.get(c, 0)) <= MOTION_VOUCHES
         vouched = motion.confidence.get(c, 0.0) if c in motion.offsets and near else 0.0
+        still = 1.0 if c == geo.reference else min(geo.still_fit.get(c, 1.0),
+                                                    geo.still_fit.get(geo.reference, 1.0))
         certainty[c] = min(max(vouched, geo.sharpness.get(c, 0.0)),
-                           geo.rival_fit.get(c, 1.0))
+                           geo.rival_fit.get(c, 1.0), still)
     return certainty
 
 
@@ -190,11 +195,24 @@ def camera_confidence(motion: MotionSync, geo: GeometrySync, cameras: Sequence[s
 
 
 def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
-                           between: Mapping[str, float]) -> str:
-    """Why camera ``cam``'s ``offset`` is in doubt, and what to do, for its warning:
-    another offset fits as well (``rivals``), the geometry puts it between whole frames
-    (``between``: its sub-frame offset), or the curve is flat."""
-    if cam in rivals:
+                           between: Mapping[str, float], still: Mapping[str, float],
+                           reference: str) -> str:
+    """Why camera ``cam``'s ``offset`` is in doubt, and what to do, for its warning: the
+    ``reference`` camera sees no movement (``still``: the geometry's still fits), another
+    offset fits as well (``rivals``), the geometry puts it between whole frames
+    (``between``: its sub-frame offset), or the camera sees no movement or a flat curve."""
+    if still and max(still.values()) < LOW_CONFIDENCE:  # no view's movement confirmed
+        return ("the geometry cannot confirm that the cameras see the same movement: in "
+                "at least one view the person stands still, or the picture is frozen or "
+                "static, and the geometry cannot tell which (with three cameras, one such "
+                "view spoils the check of all three); check each camera's video and 2D (the "
+                f"sync plot shows each camera's movement), or set [sync] offsets.{cam}")
+    if still.get(reference, 1.0) < LOW_CONFIDENCE:
+        return (f"the reference camera {reference} sees no movement (the person stands "
+                "still in its view, or its picture is frozen or static), so no offset can be "
+                f"measured against it; check {reference}'s video and 2D, or set [sync] "
+                f"offsets.{cam}")
+    if cam in rivals and still.get(cam, 1.0) >= LOW_CONFIDENCE:
         return (f"offset {rivals[cam]} ({rivals[cam] - offset:+d} frames) fits the geometry "
                 "almost as well, as happens when a movement repeats (walking, marching, "
                 "cycling: one cycle looks like the next); check the plot, record a distinct "

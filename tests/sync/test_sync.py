@@ -224,6 +224,50 @@ def test_repeated_movement_is_never_a_confident_offset(tmp_path: Path, n_cams: i
         assert abs(int(rival.group(2))) >= 30  # one step cycle (or more) away
 
 
+def test_a_still_reference_camera_is_named(tmp_path: Path) -> None:
+    """The reference camera cam1 films a person standing still while the others film a
+    jump (a frozen or wrong video): no offset can be measured against it, and every other
+    camera's warning says so. (Before, cam2 and cam4 were written a whole jump off with
+    confidences 0.40 and 0.48, and no warning.)"""
+    trial = make_sync_trial(n_cams=4, fps=30.0, duration=6.0, seed=3, motion="jump",
+                            max_offset_s=1.0, static_camera="cam1")
+    root = _synced_project(tmp_path, trial)
+    data = toml.loads((root / "s1" / "sync" / "t.toml").read_text())
+    assert data["method"] == "motion + geometry"
+    assert any(data["offsets"][c] != trial.offsets[c] for c in trial.offsets)
+    for cam in ("cam2", "cam3", "cam4"):
+        assert data["confidence"][cam] < 0.3, data
+        (warning,) = [w for w in data["warnings"] if w.startswith(f"{cam}: ")]
+        assert ("the reference camera cam1 sees no movement (the person stands still in its "
+                "view, or its picture is frozen or static), so no offset can be measured "
+                f"against it; check cam1's video and 2D, or set [sync] offsets.{cam}"
+                ) in warning, warning
+
+
+def test_a_camera_that_sees_no_movement_is_never_confident(tmp_path: Path) -> None:
+    """cam2 of three films a person standing still: a still view fits the others best
+    where they move least, which gave cam2 a wrong offset (+45 instead of +3) with
+    confidence 0.36 and no warning before. Now it is warned about as a camera that sees no
+    movement, and cam3 keeps its right offset. With four cameras, only the still one is
+    in doubt (the others' ``still_fit`` stays 1)."""
+    trial = make_sync_trial(n_cams=3, fps=30.0, duration=3.0, seed=3, motion="jump",
+                            max_offset_s=1.0, static_camera="cam2")
+    root = _synced_project(tmp_path, trial)
+    data = toml.loads((root / "s1" / "sync" / "t.toml").read_text())
+    assert data["offsets"]["cam2"] != trial.offsets["cam2"]
+    assert data["confidence"]["cam2"] < 0.3, data
+    assert data["offsets"]["cam3"] == trial.offsets["cam3"]
+    (warning,) = [w for w in data["warnings"] if w.startswith("cam2: ")]
+    assert "the person may be out of view or barely moving in it" in warning, warning
+    four = make_sync_trial(n_cams=4, fps=30.0, duration=6.0, seed=0, motion="jump",
+                           max_offset_s=1.0, static_camera="cam3")
+    est = motion_offsets(four.poses, 30.0, 10.0)
+    geo = geometry_offsets(four.poses, four.group, est.offsets, est.confidence, "cam1", 300)
+    assert geo.still_fit["cam3"] < 0.3 and geo.confidence["cam3"] < 0.3, geo.still_fit
+    assert min(geo.still_fit[c] for c in ("cam1", "cam2", "cam4")) == 1.0, geo.still_fit
+    assert all(geo.offsets[c] == four.offsets[c] for c in ("cam2", "cam4"))
+
+
 def test_a_camera_half_a_frame_out_is_warned_about_as_such(tmp_path: Path) -> None:
     """A trial filmed at 60 fps with cam2 21 frames late, kept at 30 fps (every other
     frame): cam2 is then 10.5 frames late, which no whole frame fits. Its warning says so
