@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +13,10 @@ from posekit.calibration.detect import CameraDetections
 from posekit.io.atomic import write_figure_atomic, write_text_atomic
 
 
-def report_figures(calib: Calibration, seconds: float | None = None) -> dict[str, object]:
-    """Everything the report states, as plain data (the JSON report)."""
+def report_figures(calib: Calibration, seconds: float | None = None,
+                   warnings: Sequence[str] = ()) -> dict[str, object]:
+    """Everything the report states, as plain data (the JSON report); ``warnings``: what
+    ``posekit calibrate`` warned about (the trial reports show them)."""
     cams = {}
     for cam in calib.group:
         q = calib.quality[cam.name]
@@ -36,13 +38,17 @@ def report_figures(calib: Calibration, seconds: float | None = None) -> dict[str
     }
     if seconds is not None:
         out["seconds"] = round(seconds, 2)
+    out["warnings"] = list(warnings)
     return out
 
 
 def report_markdown(calib: Calibration, figures: Mapping[str, object]) -> str:
     u = calib.board.units
+    listed = figures.get("warnings")
+    warned = [str(w) for w in listed] if isinstance(listed, list) else []
     lines = [
         "# Calibration report", "",
+        *(f"**Warning:** {w}" for w in warned), *([""] if warned else []),
         f"- Board: {calib.board.describe()}",
         f"- World frame: {calib.world}; lengths in {u}",
         f"- Bundle adjustment: {calib.bundle.iterations} iterations, "
@@ -115,10 +121,10 @@ def coverage_plot(calib: Calibration, detections: Mapping[str, CameraDetections]
 
 
 def write_report(calib: Calibration, detections: Mapping[str, CameraDetections], folder: Path,
-                 seconds: float | None = None) -> list[Path]:
+                 seconds: float | None = None, warnings: Sequence[str] = ()) -> list[Path]:
     """Write ``calibration_report.md``, ``calibration_report.json`` and
     ``calibration_coverage.png`` into ``folder``."""
-    figures = report_figures(calib, seconds)
+    figures = report_figures(calib, seconds, warnings)
     paths = [
         write_text_atomic(folder / "calibration_report.json",
                           json.dumps(figures, indent=2, default=float) + "\n"),

@@ -115,12 +115,13 @@ def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
                             frame_times=cs.config.sync.frame_times)
     check_boards(detections, board, cfg.min_board_corners, cfg.min_boards)
     calib = calibrate(detections, board, cfg, max_lag=_max_lag(cs, sources))
+    shape = board_shape_warning(calib)
     save_calibration(calib.group, cs.output)
-    write_report(calib, detections, cs.output.parent, time.perf_counter() - start)
+    write_report(calib, detections, cs.output.parent, time.perf_counter() - start,
+                 warnings=[shape] if shape else [])
     for name, q in calib.quality.items():
         log.info("%s: reprojection median %.3f px (p95 %.3f) over %d views", name,
                  q.median_px, q.p95_px, q.bundle_views)
-    shape = board_shape_warning(calib)
     if shape:
         log.warning("%s: %s", cs.key, shape)
     return cs.output

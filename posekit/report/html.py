@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import toml
 
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
@@ -31,6 +32,7 @@ from posekit.project.layout import Project, Trial
 from posekit.project.steps import angles_path, calibration_set, sync_path
 from posekit.report import figures
 from posekit.report.data import TrialResults, bones_for, load_results, truth_path
+from posekit.sync.step import LOW_CONFIDENCE
 from posekit.triangulation.align import undo_alignment
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,8 @@ log = logging.getLogger(__name__)
 _STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;
 color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;
 padding:.2em .6em;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
-img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#666}"""
+img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#666}
+.warn{color:#b00020}ul.warn li{margin:.3em 0}.ok{color:#1b7a2f}"""
 
 
 def reports_dir(project: Project) -> Path:
@@ -56,9 +59,12 @@ def _page(title: str, body: str) -> str:
             f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
 
 
-def _img(path: Path, alt: str) -> str:
+def _img(path: Path, alt: str, missing: str | None = None) -> str:
+    """``path`` embedded as an image; when it does not exist, a note: ``missing`` (why it
+    is not there), or that it was not found."""
     if not path.is_file():
-        return f"<p class=\"note\">{html.escape(path.name)} not found.</p>"
+        why = missing or f"{path.name} not found."
+        return f"<p class=\"note\">{html.escape(why)}</p>"
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f"<img alt=\"{html.escape(alt)}\" src=\"data:image/png;base64,{data}\">"
 
@@ -89,12 +95,55 @@ class _Figures:
         return out
 
 
-def headline(res: TrialResults) -> dict[str, Any]:
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A TOML output's content, or {} when it is missing or unreadable (the report shows
+    what it can)."""
+    try:
+        return dict(toml.load(str(path)))
+    except (OSError, toml.TomlDecodeError):
+        return {}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def trial_warnings(trial: Trial, res: TrialResults) -> list[tuple[str, str]]:
+    """(step, message) of every warning the trial's steps wrote into their outputs: the
+    calibration report, the sync file and the 3D quality file."""
+    out: list[tuple[str, str]] = []
+    cs = calibration_set(trial)
+    if cs is not None:
+        report = _read_json(cs.output.with_name("calibration_report.json"))
+        out += [("calibrate", str(w)) for w in report.get("warnings", [])]
+    out += [("sync", str(w)) for w in _read_toml(sync_path(trial)).get("warnings", [])]
+    out += [("triangulate", str(w)) for w in res.quality.get("warnings", [])]
+    return out
+
+
+def _percent(share: Any) -> str | None:
+    return None if share is None else f"{100 * float(share):.1f} %"
+
+
+def headline(res: TrialResults, warnings: int = 0) -> dict[str, Any]:
     """The figures the index shows for a trial."""
     q = res.quality
     return {"frames": len(res.data.fnum), "cameras": len(q.get("cameras", {})),
             "median_error_px": q.get("median_error_px"), "valid_share": q.get("valid_share"),
-            "truth_error": res.truth_error(), "units": res.units}
+            "truth_error": res.truth_error(), "units": res.units, "warnings": warnings}
+
+
+def _warnings_section(warned: Sequence[tuple[str, str]]) -> str:
+    if not warned:
+        return "<p class=\"ok\">None: no step warned about this trial.</p>"
+    items = "".join(f"<li><b>{html.escape(step)}</b>: {html.escape(msg)}</li>"
+                    for step, msg in warned)
+    return (f"<p>{len(warned)} warning(s) from the steps (also in their output files and "
+            f"logs); check them before using the results:</p><ul class=\"warn\">{items}</ul>")
 
 
 def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Path) -> str:
@@ -109,16 +158,40 @@ def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Pa
     if report_json.is_file():
         parts.append(fig(figures.calibration_errors(json.loads(report_json.read_text())),
                          "calibration-errors"))
-    parts.append(_img(cs.output.with_name("calibration_coverage.png"), "calibration coverage"))
+        parts.append(_img(cs.output.with_name("calibration_coverage.png"),
+                          "calibration coverage"))
+    else:
+        parts.append(f"<p class=\"note\">{html.escape(str(cs.output))} was not made from "
+                     "board recordings by <code>posekit calibrate</code> (imported, or its "
+                     "report was removed), so there is no calibration report: no "
+                     "reprojection error per camera and no corner coverage image.</p>")
     return "".join(parts)
 
 
 def _sync_section(trial: Trial, res: TrialResults) -> str:
+    """The offsets the 3D was made with and, from the sync file, their confidence (low
+    ones in red) and the geometry's sub-frame values."""
     offsets = res.quality.get("offsets", {})
-    text = _table(["camera", "offset (frames)"], list(offsets.items())) if offsets else ""
+    record = _read_toml(sync_path(trial))
+    confidence, subframe = record.get("confidence", {}), record.get("subframe", {})
+    rows = []
+    for cam, offset in offsets.items():
+        conf = confidence.get(cam)
+        cell = "–" if conf is None else f"{float(conf):.2f}"
+        if conf is not None and float(conf) < LOW_CONFIDENCE:
+            cell = f"<span class=\"warn\">{cell} (low)</span>"
+        sub = subframe.get(cam)
+        rows.append(f"<tr><td>{html.escape(cam)}</td><td>{int(offset)}</td><td>{cell}</td>"
+                    f"<td>{'–' if sub is None else f'{float(sub):+.2f}'}</td></tr>")
+    text = ("<table><tr><th>camera</th><th>offset (frames)</th><th>confidence</th>"
+            "<th>sub-frame offset</th></tr>" + "".join(rows) + "</table>") if rows else ""
     source = res.quality.get("offsets_source")
-    note = f"<p class=\"note\">offsets from {html.escape(str(source))}</p>" if source else ""
-    return text + note + _img(sync_path(trial).with_suffix(".png"), "sync plot")
+    method = f", method: {record['method']}" if "method" in record else ""
+    note = (f"<p class=\"note\">offsets from {html.escape(str(source))}"
+            f"{html.escape(method)}</p>") if source else ""
+    return text + note + _img(sync_path(trial).with_suffix(".png"), "sync plot",
+                              "No sync plot: the offsets were not estimated from the 2D "
+                              "(set in [sync], sync disabled, or posekit sync not run).")
 
 
 def _quality_section(res: TrialResults, fig: _Figures) -> str:
@@ -155,16 +228,21 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
     res = load_results(trial)
     out = report_path(trial)
     fig = _Figures()
-    head = headline(res)
+    warned = trial_warnings(trial, res)
+    head = headline(res, len(warned))
     bones = bones_for(res.data.keypoints, trial.config)
-    summary = _table(["frames", "cameras", "median reprojection error (px)", "valid share",
-                      f"mean distance to ground truth ({res.units})"],
-                     [[head["frames"], head["cameras"], head["median_error_px"],
-                       head["valid_share"], head["truth_error"]]])
+    columns = ["frames", "cameras", "median reprojection error (px)", "valid 3D points"]
+    values = [head["frames"], head["cameras"], head["median_error_px"],
+              _percent(head["valid_share"])]
+    if head["truth_error"] is not None:
+        columns.append(f"mean distance to ground truth ({res.units})")
+        values.append(head["truth_error"])
+    summary = _table(columns, [values])
     viewer = figures.skeleton_viewer(res.data.points, res.data.keypoints, bones,
                                      res.data.fnum, res.fps, res.truth, res.units)
     sections = [
         ("Summary", summary),
+        ("Warnings", _warnings_section(warned)),
         ("3D viewer", fig(viewer, "viewer")),
         ("Calibration", _calibration_section(trial, res, fig, out.with_suffix(".cameras.png"))),
         ("Synchronisation", _sync_section(trial, res)),
@@ -175,7 +253,8 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
         sections[0] = ("Summary", summary + "<p class=\"note\">Ground truth from "
                        f"{html.escape(str(truth_path(trial)))}, rigidly fitted onto the "
                        "reconstruction (the two world frames differ).</p>")
-    body = "\n".join(f"<h2>{html.escape(t)}</h2>\n{s}" for t, s in sections)
+    body = "\n".join(f"<h2 id=\"{t.lower().replace(' ', '-')}\">{html.escape(t)}</h2>\n{s}"
+                     for t, s in sections)
     write_text_atomic(out, _page(f"posekit report: {trial.key}", body))
     return out, head
 
@@ -197,16 +276,21 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
     for key, (path, h) in heads.items():
         link = html.escape(os.path.relpath(path, root).replace(os.sep, "/"))
         truth = "–" if h["truth_error"] is None else f"{h['truth_error']:.3g} {h['units']}"
+        error = h["median_error_px"]
+        count = int(h.get("warnings", 0))
+        warned = (f"<a class=\"warn\" href=\"{link}#warnings\">{count}</a>" if count
+                  else "0")
         rows.append(
             f"<tr><td><a href=\"{link}\">{html.escape(key)}</a></td><td>{h['frames']}</td>"
-            f"<td>{h['cameras']}</td><td>{h['median_error_px']}</td>"
-            f"<td>{h['valid_share']}</td><td>{html.escape(truth)}</td></tr>")
+            f"<td>{h['cameras']}</td><td>{'–' if error is None else f'{error:.3g}'}</td>"
+            f"<td>{_percent(h['valid_share']) or '–'}</td><td>{html.escape(truth)}</td>"
+            f"<td>{warned}</td></tr>")
     for key, msg in failed.items():
-        rows.append(f"<tr><td>{html.escape(key)}</td><td colspan=\"5\">failed: "
+        rows.append(f"<tr><td>{html.escape(key)}</td><td colspan=\"6\">failed: "
                     f"{html.escape(msg)}</td></tr>")
     table = ("<table><tr><th>trial</th><th>frames</th><th>cameras</th><th>median "
-             "reprojection error (px)</th><th>valid share</th><th>distance to ground truth"
-             "</th></tr>" + "".join(rows) + "</table>")
+             "reprojection error (px)</th><th>valid 3D points</th><th>distance to ground "
+             "truth</th><th>warnings</th></tr>" + "".join(rows) + "</table>")
     return write_text_atomic(root / "index.html", _page(f"posekit reports: {project.root.name}",
                                                         table))
 

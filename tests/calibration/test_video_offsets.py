@@ -69,6 +69,12 @@ def _calibrate(root: Path) -> tuple[CameraGroup, dict[str, object]]:
     return load_calibration(root / "calibration" / "calibration.toml"), report
 
 
+def report_of(root: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads(
+        (root / "calibration" / "calibration_report.json").read_text())
+    return data
+
+
 def test_videos_started_at_different_times_are_aligned(
     tmp_path: Path, rendered: Path, rig: CameraGroup, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -89,6 +95,12 @@ def test_videos_started_at_different_times_are_aligned(
     assert compare_calibrations(group, rig).rotation_deg.max() > 10.0
     assert "the calibration looks wrong: triangulated with it, the board's" in caplog.text
     assert "Check that the calibration videos are synchronised" in caplog.text
+    # kept in the report too (the trial reports list it): JSON and Markdown
+    (warning,) = report["warnings"]  # type: ignore[misc]
+    assert str(warning).startswith("the calibration looks wrong") and warning in caplog.text
+    markdown = (tmp_path / "off" / "calibration" / "calibration_report.md").read_text()
+    assert f"**Warning:** {warning}" in markdown
+    assert report_of(tmp_path / "auto")["warnings"] == []
 
 
 def test_synchronised_videos_are_left_as_they_are(tmp_path: Path, rendered: Path) -> None:

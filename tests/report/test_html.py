@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
+import shutil
+from pathlib import Path
 
+import numpy as np
+import toml
 from click.testing import CliRunner
 
 from posekit.cli.main import cli
+from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
 from posekit.project.layout import Project, Trial
+from posekit.project.steps import pose_2d_path, sync_path
 from posekit.report.html import report_path, reports_dir
 
 
@@ -23,8 +31,12 @@ def test_report_cli_writes_offline_pages(example_trial: Trial) -> None:
     assert not re.search(r"<script[^>]+src=\"https?:", text)
     for section in ("Calibration", "Synchronisation", "Triangulation quality",
                     "Joint angles", "3D viewer"):
-        assert f"<h2>{section}</h2>" in text
-    assert text.count("data:image/png;base64,") >= 3  # coverage, sync, angles
+        assert f"<h2 id=\"{section.lower().replace(' ', '-')}\">{section}</h2>" in text
+    assert "None: no step warned about this trial." in text
+    assert text.count("data:image/png;base64,") >= 2  # sync, angles
+    # the fixture's calibration was written, not made from board recordings
+    assert "was not made from board recordings by <code>posekit calibrate</code>" in text
+    assert "not found.</p>" not in text
     assert '"name":"ground truth"' in text.replace(": ", ":")
     assert "left_knee (truth)" in text
     assert page.with_suffix(".cameras.png").stat().st_size > 1000
@@ -52,3 +64,34 @@ def test_report_lists_a_trial_without_3d_as_failed(example_trial: Trial, tmp_pat
     assert res.exit_code == 1
     assert "pose-3d" in res.output
     assert "failed:" in (root / "reports" / "index.html").read_text()
+
+
+def test_report_lists_the_steps_warnings(example_trial: Trial, tmp_path: Path) -> None:
+    """cam3 films a person standing still (its 2D: the first frame throughout): sync warns
+    about cam3. The report lists that warning under Warnings, marks cam3's confidence as
+    low in the sync table, and the index counts the warnings, linked to them."""
+    root = tmp_path / "copy"
+    shutil.copytree(example_trial.session.project.root, root,
+                    ignore=shutil.ignore_patterns("reports"))
+    trial = Project.open(root).trials()[0]
+    path = pose_2d_path(trial, "cam3")
+    pose = read_pose2d(path)
+    n = pose.n_frames
+    write_pose2d(Pose2D(pose.keypoints, np.repeat(pose.xy[:1], n, axis=0),
+                        np.repeat(pose.likelihood[:1], n, axis=0),
+                        metadata=dict(pose.metadata)), path)
+    for args in (["sync", "--overwrite"], ["triangulate", "--overwrite"], ["report"]):
+        res = CliRunner().invoke(cli, ["-q", *args, "-p", str(root)])
+        assert res.exit_code == 0, res.output
+    warnings = toml.load(str(sync_path(trial)))["warnings"]
+    assert any(w.startswith("cam3: offset") and "low confidence" in w for w in warnings)
+    text = report_path(trial).read_text()
+    section = text.split('<h2 id="warnings">Warnings</h2>', 1)[1].split("<h2", 1)[0]
+    for warning in warnings:
+        assert f"<b>sync</b>: {html.escape(warning)}</li>" in section
+    assert re.search(r"<td>cam3</td><td>-?\d+</td><td><span class=\"warn\">0\.\d\d \(low\)"
+                     r"</span></td>", text), text.split("Synchronisation")[1][:600]
+    quality = json.loads((root / "session1" / "pose-3d" / "squat.quality.json").read_text())
+    total = len(warnings) + len(quality["warnings"])
+    index = (reports_dir(Project.open(root)) / "index.html").read_text()
+    assert f'<a class="warn" href="session1/squat.html#warnings">{total}</a>' in index
