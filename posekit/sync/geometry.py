@@ -21,6 +21,11 @@ every camera's offset is corrected by a robust regression of its bias-removed re
 the keypoints' image velocities (:func:`lag_correction`), all cameras together
 (:func:`joint_subframe`), and rounded. The sub-frame values also say how close a camera
 is to the rounding boundary, which enters its confidence.
+
+**What the confidence cannot see locally.** The refinement's error curve spans a few
+frames, so two things are checked over the whole clip: another cycle of a repeated
+movement that fits about as well (``rival_fit``), and a camera that sees no movement, whose
+error is smallest wherever the others move least (:func:`still_fit`).
 """
 
 from __future__ import annotations
@@ -351,7 +356,7 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
             if rival is not None:
                 rivals[cam] = rival
                 rival_fit[cam] = float(np.clip(
-                    errors[rival + max_lag] / np.nanmin(errors) - 1, 0, 1))
+                    errors[candidates == rival][0] / np.nanmin(errors) - 1, 0, 1))
     if not joint or len(anchors) < 3:
         return GeometrySync(result, sharp, curves, rivals=rivals, sharpness=dict(sharp),
                             rival_fit=rival_fit, reference=reference)
