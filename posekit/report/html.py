@@ -28,8 +28,9 @@ import toml
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
 from posekit.io.atomic import write_text_atomic
+from posekit.pose2d.table import read_pose2d
 from posekit.project.layout import Project, Trial
-from posekit.project.steps import angles_path, calibration_set, sync_path
+from posekit.project.steps import angles_path, calibration_set, pose_2d_path, sync_path
 from posekit.report import figures
 from posekit.report.data import TrialResults, bones_for, load_results, truth_path
 from posekit.sync.step import LOW_CONFIDENCE
@@ -112,10 +113,43 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def trial_warnings(trial: Trial, res: TrialResults) -> list[tuple[str, str]]:
-    """(step, message) of every warning the trial's steps wrote into their outputs: the
-    calibration report, the sync file and the 3D quality file."""
-    out: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class CameraDetection:
+    """What a camera's 2D file says about its detection."""
+
+    camera: str
+    file: str
+    frames: int
+    with_person: int
+    source: str  # the detector and model, or the tool it was imported from
+
+
+def detections(trial: Trial) -> list[CameraDetection]:
+    """Per camera with a 2D file: frames, frames with the person, and where the 2D came
+    from (files that cannot be read are left out; the steps report those)."""
+    out = []
+    for cam in trial.cameras:
+        path = pose_2d_path(trial, cam)
+        try:
+            pose = read_pose2d(path)
+        except (OSError, PosekitError):
+            continue
+        meta = pose.metadata
+        source = str(meta.get("model") or meta.get("detector") or pose.scorer or "–")
+        out.append(CameraDetection(cam, path.name, pose.n_frames,
+                                   int(pose.detected().sum()), source))
+    return out
+
+
+def trial_warnings(trial: Trial, res: TrialResults,
+                   found: Sequence[CameraDetection] = ()) -> list[tuple[str, str]]:
+    """(step, message) of every warning the trial's steps left in their outputs: a 2D file
+    without the person (``found``: :func:`detections`), the calibration report, the sync
+    file and the 3D quality file."""
+    out: list[tuple[str, str]] = [
+        ("detect", f"{d.camera}: no person found in any of the {d.frames} frames of "
+                   f"{d.file}; check that the person is in this camera's view")
+        for d in found if d.with_person == 0]
     cs = calibration_set(trial)
     if cs is not None:
         report = _read_json(cs.output.with_name("calibration_report.json"))
@@ -166,6 +200,23 @@ def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Pa
                      "report was removed), so there is no calibration report: no "
                      "reprojection error per camera and no corner coverage image.</p>")
     return "".join(parts)
+
+
+def _detection_section(found: Sequence[CameraDetection]) -> str:
+    """Per camera: its 2D file, the frames with the person (in red below half) and the
+    detector that made it."""
+    if not found:
+        return "<p class=\"note\">No 2D files found: run <code>posekit detect</code>.</p>"
+    rows = []
+    for d in found:
+        share = d.with_person / d.frames if d.frames else 0.0
+        cell = f"{d.with_person} of {d.frames} ({100 * share:.0f} %)"
+        if share < 0.5:
+            cell = f"<span class=\"warn\">{cell}</span>"
+        rows.append(f"<tr><td>{html.escape(d.camera)}</td><td>{html.escape(d.file)}</td>"
+                    f"<td>{cell}</td><td>{html.escape(d.source)}</td></tr>")
+    return ("<table><tr><th>camera</th><th>2D file</th><th>frames with the person</th>"
+            "<th>made by</th></tr>" + "".join(rows) + "</table>")
 
 
 def _sync_section(trial: Trial, res: TrialResults) -> str:
@@ -228,7 +279,8 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
     res = load_results(trial)
     out = report_path(trial)
     fig = _Figures()
-    warned = trial_warnings(trial, res)
+    found = detections(trial)
+    warned = trial_warnings(trial, res, found)
     head = headline(res, len(warned))
     bones = bones_for(res.data.keypoints, trial.config)
     columns = ["frames", "cameras", "median reprojection error (px)", "valid 3D points"]
@@ -245,6 +297,7 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
         ("Warnings", _warnings_section(warned)),
         ("3D viewer", fig(viewer, "viewer")),
         ("Calibration", _calibration_section(trial, res, fig, out.with_suffix(".cameras.png"))),
+        ("2D detection", _detection_section(found)),
         ("Synchronisation", _sync_section(trial, res)),
         ("Triangulation quality", _quality_section(res, fig)),
         ("Joint angles", _angles_section(trial, fig)),

@@ -95,3 +95,33 @@ def test_report_lists_the_steps_warnings(example_trial: Trial, tmp_path: Path) -
     total = len(warnings) + len(quality["warnings"])
     index = (reports_dir(Project.open(root)) / "index.html").read_text()
     assert f'<a class="warn" href="session1/squat.html#warnings">{total}</a>' in index
+
+
+def test_report_shows_each_cameras_detection(example_trial: Trial, tmp_path: Path) -> None:
+    """The 2D detection table gives each camera's frames with the person; cam3's 2D with
+    nobody in it (what detect writes for an empty view) is in red and under Warnings,
+    next to the sync and triangulation warnings about the same camera."""
+    root = tmp_path / "copy"
+    shutil.copytree(example_trial.session.project.root, root,
+                    ignore=shutil.ignore_patterns("reports"))
+    trial = Project.open(root).trials()[0]
+    path = pose_2d_path(trial, "cam3")
+    pose = read_pose2d(path)
+    write_pose2d(Pose2D.empty(pose.keypoints, pose.n_frames, metadata=dict(pose.metadata)),
+                 path)
+    for args in (["sync", "--overwrite"], ["triangulate", "--overwrite"], ["report"]):
+        res = CliRunner().invoke(cli, ["-q", *args, "-p", str(root)])
+        assert res.exit_code == 0, res.output
+    text = report_path(trial).read_text()
+    n = pose.n_frames
+    table = text.split('<h2 id="2d-detection">2D detection</h2>', 1)[1].split("<h2", 1)[0]
+    for cam in ("cam1", "cam2"):
+        assert f"<td>{cam}</td><td>squat-{cam}.h5</td><td>{n} of {n} (100 %)</td>" in table
+    assert (f'<td>cam3</td><td>squat-cam3.h5</td><td><span class="warn">0 of {n} (0 %)'
+            "</span></td>") in table
+    warnings = text.split('<h2 id="warnings">Warnings</h2>', 1)[1].split("<h2", 1)[0]
+    assert (f"<b>detect</b>: cam3: no person found in any of the {n} frames of "
+            "squat-cam3.h5; check that the person is in this camera&#x27;s view</li>"
+            ) in warnings
+    assert "<b>sync</b>: cam3: no person detected in any frame of squat-cam3.h5" in warnings
+    assert "<b>triangulate</b>: camera cam3: no person detected" in warnings
