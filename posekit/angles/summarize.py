@@ -13,7 +13,14 @@ Written to ``<project>/<[pipeline] summaries>/``, each as CSV and Parquet:
   ``<trial>.quality.json`` (or, for 3D files without one, from the CSV's ``_error`` and
   ``_ncams`` columns);
 - ``quality_long``: one row per session × trial × frame × keypoint: ``error_px`` and
-  ``ncams`` from the 3D CSV.
+  ``ncams`` from the 3D CSV;
+- ``trials``: one row per session × trial with 3D, to find the trials to check in a large
+  study: ``cameras``, ``frames`` (of the 3D), ``median_error_px`` and ``valid_share``
+  (from the quality file), ``sync_method``, ``sync_min_confidence`` (the lowest confidence
+  of a camera other than the reference) and ``sync_low_confidence`` (the cameras below
+  the warning threshold, space-separated; empty when none) from the sync file (empty
+  without one), and ``warnings``: how many
+  warnings the trial's steps left in their outputs (the HTML report's Warnings section).
 
 ``session`` is the session's path below the project (``subj1/day2``; the project folder's
 name when the project is the session), ``trial`` the trial name.
@@ -35,7 +42,13 @@ import pandas as pd
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_path
 from posekit.project.layout import Project, Trial
-from posekit.project.steps import angles_path, pose_3d_path, pose_3d_quality_path, summaries_dir
+from posekit.project.steps import (
+    angles_path,
+    pose_3d_path,
+    pose_3d_quality_path,
+    summaries_dir,
+    sync_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +58,9 @@ ANGLE_LONG_COLUMNS = ["session", "trial", "frame", "time", "angle", "value"]
 QUALITY_SUMMARY_COLUMNS = ["session", "trial", "keypoint", "median_error_px", "mean_cameras",
                            "valid_share"]
 QUALITY_LONG_COLUMNS = ["session", "trial", "frame", "time", "keypoint", "error_px", "ncams"]
-TABLES = ("angles_summary", "angles_long", "quality_summary", "quality_long")
+TRIAL_COLUMNS = ["session", "trial", "cameras", "frames", "median_error_px", "valid_share",
+                 "sync_method", "sync_min_confidence", "sync_low_confidence", "warnings"]
+TABLES = ("angles_summary", "angles_long", "quality_summary", "quality_long", "trials")
 
 
 @dataclass
@@ -155,6 +170,28 @@ def _quality_from_csv(trial: Trial) -> tuple[pd.DataFrame, pd.DataFrame]:
     return summary, long[QUALITY_LONG_COLUMNS]
 
 
+def trial_row(trial: Trial, frames: int) -> dict[str, Any]:
+    """The ``trials`` table's row of a trial with 3D (``frames``: its 3D frames)."""
+    from posekit.report.data import detections, read_json, read_toml, trial_warnings
+    from posekit.sync.step import LOW_CONFIDENCE
+
+    quality = read_json(pose_3d_quality_path(trial))
+    record = read_toml(sync_path(trial))
+    reference = record.get("reference")
+    others = {c: float(v) for c, v in record.get("confidence", {}).items() if c != reference}
+    return {
+        "session": session_label(trial), "trial": trial.name,
+        "cameras": len(quality.get("cameras") or trial.cameras), "frames": frames,
+        "median_error_px": quality.get("median_error_px"),
+        "valid_share": quality.get("valid_share"),
+        "sync_method": record.get("method"),
+        "sync_min_confidence": min(others.values()) if others else None,
+        "sync_low_confidence": " ".join(c for c, v in others.items()
+                                        if v < LOW_CONFIDENCE) or None,
+        "warnings": len(trial_warnings(trial, quality, detections(trial))),
+    }
+
+
 def _write_table(table: pd.DataFrame, folder: Path, name: str) -> list[Path]:
     try:
         import pyarrow  # noqa: F401
@@ -167,6 +204,17 @@ def _write_table(table: pd.DataFrame, folder: Path, name: str) -> list[Path]:
     with atomic_path(parquet) as tmp:
         table.to_parquet(tmp, index=False, engine="pyarrow")
     return [csv, parquet]
+
+
+def _trials_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    table = pd.DataFrame(list(rows), columns=TRIAL_COLUMNS)
+    for col in ("median_error_px", "valid_share", "sync_min_confidence"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype(np.float64)
+    for col in ("cameras", "frames", "warnings"):
+        table[col] = table[col].astype(np.int64)
+    for col in ("sync_method", "sync_low_confidence"):
+        table[col] = table[col].astype(object)
+    return table
 
 
 def _concat(parts: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
@@ -191,6 +239,7 @@ def summarize(project: Project, session: str | None = None, trial: str | None = 
                            f"'{project.config.pipeline.videos_raw}' folders of sessions)")
     result = Summary(summaries_dir(project))
     angle_parts, q_parts, q_long_parts = [], [], []
+    trial_rows: list[dict[str, Any]] = []
     for tr in trials:
         has_angles, has_3d = angles_path(tr).is_file(), pose_3d_path(tr).is_file()
         if has_angles:
@@ -202,6 +251,7 @@ def summarize(project: Project, session: str | None = None, trial: str | None = 
             summary, long = _quality_from_csv(tr)
             q_parts.append(summary)
             q_long_parts.append(long)
+            trial_rows.append(trial_row(tr, int(long["frame"].nunique())))
             result.trials_with_3d.append(tr.key)
             if not has_angles:
                 result.no_angles.append(tr.key)
@@ -216,6 +266,7 @@ def summarize(project: Project, session: str | None = None, trial: str | None = 
         "angles_long": angles_long,
         "quality_summary": _concat(q_parts, QUALITY_SUMMARY_COLUMNS),
         "quality_long": _concat(q_long_parts, QUALITY_LONG_COLUMNS),
+        "trials": _trials_table(trial_rows),
     }
     for name, table in tables.items():
         result.files += _write_table(table, result.folder, name)

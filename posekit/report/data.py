@@ -8,20 +8,28 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import toml
 from numpy.typing import NDArray
 
 from posekit.calibration.board import UNITS_PER_M
 from posekit.config.schema import Config
 from posekit.errors import PosekitError
+from posekit.pose2d.table import read_pose2d
 from posekit.project.layout import Trial
-from posekit.project.steps import pose_3d_path, pose_3d_quality_path
+from posekit.project.steps import (
+    calibration_set,
+    pose_2d_path,
+    pose_3d_path,
+    pose_3d_quality_path,
+    sync_path,
+)
 from posekit.skeletons import SKELETONS, skeleton_from_config
 from posekit.triangulation.export import Points3D, read_anipose_csv
 
@@ -140,3 +148,66 @@ def load_results(trial: Trial) -> TrialResults:
         raw = read_truth_points(tpath, data.keypoints, data.fnum, units)
         truth = None if raw is None else rigid_fit(raw, data.points)
     return TrialResults(trial, data, quality, truth)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML output's content, or {} when it is missing or unreadable (the report shows
+    what it can)."""
+    try:
+        return dict(toml.load(str(path)))
+    except (OSError, toml.TomlDecodeError):
+        return {}
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@dataclass(frozen=True)
+class CameraDetection:
+    """What a camera's 2D file says about its detection."""
+
+    camera: str
+    file: str
+    frames: int
+    with_person: int
+    source: str  # the detector and model, or the tool it was imported from
+
+
+def detections(trial: Trial) -> list[CameraDetection]:
+    """Per camera with a 2D file: frames, frames with the person, and where the 2D came
+    from (files that cannot be read are left out; the steps report those)."""
+    out = []
+    for cam in trial.cameras:
+        path = pose_2d_path(trial, cam)
+        try:
+            pose = read_pose2d(path)
+        except (OSError, PosekitError):
+            continue
+        meta = pose.metadata
+        source = str(meta.get("model") or meta.get("detector") or pose.scorer or "–")
+        out.append(CameraDetection(cam, path.name, pose.n_frames,
+                                   int(pose.detected().sum()), source))
+    return out
+
+
+def trial_warnings(trial: Trial, quality: Mapping[str, Any],
+                   found: Sequence[CameraDetection] = ()) -> list[tuple[str, str]]:
+    """(step, message) of every warning the trial's steps left in their outputs: a 2D file
+    without the person (``found``: :func:`detections`), the calibration report, the sync
+    file and the 3D quality file (``quality``, its content)."""
+    out: list[tuple[str, str]] = [
+        ("detect", f"{d.camera}: no person found in any of the {d.frames} frames of "
+                   f"{d.file}; check that the person is in this camera's view")
+        for d in found if d.with_person == 0]
+    cs = calibration_set(trial)
+    if cs is not None:
+        report = read_json(cs.output.with_name("calibration_report.json"))
+        out += [("calibrate", str(w)) for w in report.get("warnings", [])]
+    out += [("sync", str(w)) for w in read_toml(sync_path(trial)).get("warnings", [])]
+    out += [("triangulate", str(w)) for w in quality.get("warnings", [])]
+    return out

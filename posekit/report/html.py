@@ -23,16 +23,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import toml
 
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
 from posekit.io.atomic import write_text_atomic
-from posekit.pose2d.table import read_pose2d
 from posekit.project.layout import Project, Trial
-from posekit.project.steps import angles_path, calibration_set, pose_2d_path, sync_path
+from posekit.project.steps import angles_path, calibration_set, sync_path
 from posekit.report import figures
-from posekit.report.data import TrialResults, bones_for, load_results, truth_path
+from posekit.report.data import (
+    CameraDetection,
+    TrialResults,
+    bones_for,
+    detections,
+    load_results,
+    read_toml,
+    trial_warnings,
+    truth_path,
+)
 from posekit.sync.step import LOW_CONFIDENCE
 from posekit.triangulation.align import undo_alignment
 
@@ -94,69 +101,6 @@ class _Figures:
                                div_id=name, auto_play=False,
                                config={"displaylogo": False, "responsive": True})
         return out
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    """A TOML output's content, or {} when it is missing or unreadable (the report shows
-    what it can)."""
-    try:
-        return dict(toml.load(str(path)))
-    except (OSError, toml.TomlDecodeError):
-        return {}
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-@dataclass(frozen=True)
-class CameraDetection:
-    """What a camera's 2D file says about its detection."""
-
-    camera: str
-    file: str
-    frames: int
-    with_person: int
-    source: str  # the detector and model, or the tool it was imported from
-
-
-def detections(trial: Trial) -> list[CameraDetection]:
-    """Per camera with a 2D file: frames, frames with the person, and where the 2D came
-    from (files that cannot be read are left out; the steps report those)."""
-    out = []
-    for cam in trial.cameras:
-        path = pose_2d_path(trial, cam)
-        try:
-            pose = read_pose2d(path)
-        except (OSError, PosekitError):
-            continue
-        meta = pose.metadata
-        source = str(meta.get("model") or meta.get("detector") or pose.scorer or "–")
-        out.append(CameraDetection(cam, path.name, pose.n_frames,
-                                   int(pose.detected().sum()), source))
-    return out
-
-
-def trial_warnings(trial: Trial, res: TrialResults,
-                   found: Sequence[CameraDetection] = ()) -> list[tuple[str, str]]:
-    """(step, message) of every warning the trial's steps left in their outputs: a 2D file
-    without the person (``found``: :func:`detections`), the calibration report, the sync
-    file and the 3D quality file."""
-    out: list[tuple[str, str]] = [
-        ("detect", f"{d.camera}: no person found in any of the {d.frames} frames of "
-                   f"{d.file}; check that the person is in this camera's view")
-        for d in found if d.with_person == 0]
-    cs = calibration_set(trial)
-    if cs is not None:
-        report = _read_json(cs.output.with_name("calibration_report.json"))
-        out += [("calibrate", str(w)) for w in report.get("warnings", [])]
-    out += [("sync", str(w)) for w in _read_toml(sync_path(trial)).get("warnings", [])]
-    out += [("triangulate", str(w)) for w in res.quality.get("warnings", [])]
-    return out
 
 
 def _percent(share: Any) -> str | None:
@@ -223,7 +167,7 @@ def _sync_section(trial: Trial, res: TrialResults) -> str:
     """The offsets the 3D was made with and, from the sync file, their confidence (low
     ones in red) and the geometry's sub-frame values."""
     offsets = res.quality.get("offsets", {})
-    record = _read_toml(sync_path(trial))
+    record = read_toml(sync_path(trial))
     confidence, subframe = record.get("confidence", {}), record.get("subframe", {})
     rows = []
     for cam, offset in offsets.items():
@@ -280,7 +224,7 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
     out = report_path(trial)
     fig = _Figures()
     found = detections(trial)
-    warned = trial_warnings(trial, res, found)
+    warned = trial_warnings(trial, res.quality, found)
     head = headline(res, len(warned))
     bones = bones_for(res.data.keypoints, trial.config)
     columns = ["frames", "cameras", "median reprojection error (px)", "valid 3D points"]

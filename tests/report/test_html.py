@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import toml
 from click.testing import CliRunner
 
@@ -95,6 +96,16 @@ def test_report_lists_the_steps_warnings(example_trial: Trial, tmp_path: Path) -
     total = len(warnings) + len(quality["warnings"])
     index = (reports_dir(Project.open(root)) / "index.html").read_text()
     assert f'<a class="warn" href="session1/squat.html#warnings">{total}</a>' in index
+    # the study-wide trials table says the same
+    res = CliRunner().invoke(cli, ["-q", "summarize", "-p", str(root)])
+    assert res.exit_code == 0, res.output
+    (row,) = pd.read_csv(root / "summaries" / "trials.csv").to_dict("records")
+    confidence = toml.load(str(sync_path(trial)))["confidence"]
+    low = [c for c in ("cam2", "cam3") if confidence[c] < 0.3]
+    assert "cam3" in low and row["sync_low_confidence"] == " ".join(low)
+    assert row["sync_min_confidence"] == min(confidence["cam2"], confidence["cam3"])
+    assert row["warnings"] == total and row["sync_method"] == "motion + geometry"
+    assert row["median_error_px"] == quality["median_error_px"]
 
 
 def test_report_shows_each_cameras_detection(example_trial: Trial, tmp_path: Path) -> None:
