@@ -6,6 +6,7 @@ import html
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -67,23 +68,32 @@ def test_report_lists_a_trial_without_3d_as_failed(example_trial: Trial, tmp_pat
     assert "failed:" in (root / "reports" / "index.html").read_text()
 
 
-def test_report_lists_the_steps_warnings(example_trial: Trial, tmp_path: Path) -> None:
-    """cam3 films a person standing still (its 2D: the first frame throughout): sync warns
-    about cam3. The report lists that warning under Warnings, marks cam3's confidence as
-    low in the sync table, and the index counts the warnings, linked to them."""
+def _reported_with_cam3(example_trial: Trial, tmp_path: Path,
+                        change: Callable[[Pose2D], Pose2D]) -> tuple[Path, Trial]:
+    """A copy of the example project with cam3's 2D replaced by ``change(2D)``, after sync,
+    triangulate and report."""
     root = tmp_path / "copy"
     shutil.copytree(example_trial.session.project.root, root,
                     ignore=shutil.ignore_patterns("reports"))
     trial = Project.open(root).trials()[0]
     path = pose_2d_path(trial, "cam3")
-    pose = read_pose2d(path)
-    n = pose.n_frames
-    write_pose2d(Pose2D(pose.keypoints, np.repeat(pose.xy[:1], n, axis=0),
-                        np.repeat(pose.likelihood[:1], n, axis=0),
-                        metadata=dict(pose.metadata)), path)
+    write_pose2d(change(read_pose2d(path)), path)
     for args in (["sync", "--overwrite"], ["triangulate", "--overwrite"], ["report"]):
         res = CliRunner().invoke(cli, ["-q", *args, "-p", str(root)])
         assert res.exit_code == 0, res.output
+    return root, trial
+
+
+def test_report_lists_the_steps_warnings(example_trial: Trial, tmp_path: Path) -> None:
+    """cam3 films a person standing still (its 2D: the first frame throughout): sync warns
+    about cam3. The report lists that warning under Warnings, marks cam3's confidence as
+    low in the sync table, and the index counts the warnings, linked to them."""
+    def frozen(pose: Pose2D) -> Pose2D:
+        n = pose.n_frames
+        return Pose2D(pose.keypoints, np.repeat(pose.xy[:1], n, axis=0),
+                      np.repeat(pose.likelihood[:1], n, axis=0), metadata=dict(pose.metadata))
+
+    root, trial = _reported_with_cam3(example_trial, tmp_path, frozen)
     warnings = toml.load(str(sync_path(trial)))["warnings"]
     assert any(w.startswith("cam3: offset") and "low confidence" in w for w in warnings)
     text = report_path(trial).read_text()
@@ -112,19 +122,12 @@ def test_report_shows_each_cameras_detection(example_trial: Trial, tmp_path: Pat
     """The 2D detection table gives each camera's frames with the person; cam3's 2D with
     nobody in it (what detect writes for an empty view) is in red and under Warnings,
     next to the sync and triangulation warnings about the same camera."""
-    root = tmp_path / "copy"
-    shutil.copytree(example_trial.session.project.root, root,
-                    ignore=shutil.ignore_patterns("reports"))
-    trial = Project.open(root).trials()[0]
-    path = pose_2d_path(trial, "cam3")
-    pose = read_pose2d(path)
-    write_pose2d(Pose2D.empty(pose.keypoints, pose.n_frames, metadata=dict(pose.metadata)),
-                 path)
-    for args in (["sync", "--overwrite"], ["triangulate", "--overwrite"], ["report"]):
-        res = CliRunner().invoke(cli, ["-q", *args, "-p", str(root)])
-        assert res.exit_code == 0, res.output
+    def nobody(pose: Pose2D) -> Pose2D:
+        return Pose2D.empty(pose.keypoints, pose.n_frames, metadata=dict(pose.metadata))
+
+    _, trial = _reported_with_cam3(example_trial, tmp_path, nobody)
     text = report_path(trial).read_text()
-    n = pose.n_frames
+    n = read_pose2d(pose_2d_path(trial, "cam1")).n_frames
     table = text.split('<h2 id="2d-detection">2D detection</h2>', 1)[1].split("<h2", 1)[0]
     for cam in ("cam1", "cam2"):
         assert f"<td>{cam}</td><td>squat-{cam}.h5</td><td>{n} of {n} (100 %)</td>" in table
