@@ -122,13 +122,16 @@ def _spread(detections: CameraDetections, slots: NDArray[np.int64],
                                                                  np.nan))
 
 
-def on_one_clock(detections: Mapping[str, CameraDetections]) -> dict[str, CameraDetections]:
+def on_one_clock(detections: Mapping[str, CameraDetections],
+                 warnings: list[str] | None = None) -> dict[str, CameraDetections]:
     """Every camera's detections (the first camera the reference) placed by their frame
     times, as the trials' 2D keypoints are (:func:`posekit.project.steps.on_reference_clock`):
     a camera on its own regular grid, with empty frames where it dropped some; a camera
     that recorded at another rate (measured from the timestamps) on the clock of
     :func:`~posekit.project.steps.processing_rate`: the reference camera's, or the slowest
-    camera's when one is much slower. Image folders stay as they are."""
+    camera's when one is much slower. Image folders stay as they are. What it warns about
+    is logged and appended to ``warnings``."""
+    said = [] if warnings is None else warnings
     rates = {n: 1.0 / fit_grid(d.frame_times)[1] for n, d in detections.items()
              if d.frame_times is not None and len(d.frame_times) >= 3}
     clock = processing_rate([rates.get(name, 0.0) for name in detections])
@@ -139,22 +142,24 @@ def on_one_clock(detections: Mapping[str, CameraDetections]) -> dict[str, Camera
         elif clock and abs(rates[name] / clock - 1) > RATE_SAME:
             slots, keep = clock_slots(det.frame_times, 1.0 / clock)
             out[name] = _spread(det, slots, keep)
-            log.warning("%s: %s was recorded at %.3f fps, the calibration is made at %.3f "
-                        "fps: its frames are placed on that clock by their times (%d empty "
-                        "frame(s), %d frame(s) left out), so it stays in step with the "
-                        "other cameras", name, det.source.name, rates[name], clock,
-                        out[name].n_frames - int(keep.sum()), int((~keep).sum()))
+            said.append(f"{name}: {det.source.name} was recorded at {rates[name]:.3f} fps, "
+                        f"the calibration is made at {clock:.3f} fps: its frames are placed "
+                        f"on that clock by their times ({out[name].n_frames - int(keep.sum())}"
+                        f" empty frame(s), {int((~keep).sum())} frame(s) left out), so it "
+                        "stays in step with the other cameras")
+            log.warning("%s", said[-1])
         else:
             grid = frame_slots(det.frame_times)
             if grid is None:
                 out[name] = det
                 continue
             out[name] = _spread(det, grid, np.ones(len(grid), bool))
-            log.warning("%s: the frame times of %s have %d frame(s) missing (the camera "
+            said.append(f"{name}: the frame times of {det.source.name} have "
+                        f"{out[name].n_frames - det.n_frames} frame(s) missing (the camera "
                         "dropped frames or recorded at a variable rate); its frames are "
                         "placed by their times, so it stays in step with the other cameras, "
-                        "and the calibration counts its frames on that grid", name,
-                        det.source.name, out[name].n_frames - det.n_frames)
+                        "and the calibration counts its frames on that grid")
+            log.warning("%s", said[-1])
     return out
 
 
@@ -191,11 +196,12 @@ def detect_camera(camera: str, source: str | os.PathLike[str], board: Board,
 
 
 def detect_all(sources: Mapping[str, Path], board: Board, jobs: int = 0,
-               progress: bool = True, frame_times: bool = True
-               ) -> dict[str, CameraDetections]:
+               progress: bool = True, frame_times: bool = True,
+               warnings: list[str] | None = None) -> dict[str, CameraDetections]:
     """Detect the board in every camera's recording, ``jobs`` cameras at a time
     (0 = one per CPU core). OpenCV releases the GIL, so threads run in parallel. With
-    ``frame_times``, the videos' frames are placed on one clock (:func:`on_one_clock`)."""
+    ``frame_times``, the videos' frames are placed on one clock (:func:`on_one_clock`,
+    whose warnings are appended to ``warnings``)."""
     workers = max(1, min(len(sources), jobs or os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {cam: pool.submit(detect_camera, cam, path, board, i, progress)
@@ -211,4 +217,4 @@ def detect_all(sources: Mapping[str, Path], board: Board, jobs: int = 0,
     if errors:
         raise CalibrationError(f"cannot read the calibration recordings of {len(errors)} "
                                "cameras:\n  " + "\n  ".join(errors))
-    return on_one_clock(out) if frame_times else out
+    return on_one_clock(out, warnings) if frame_times else out

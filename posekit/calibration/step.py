@@ -111,14 +111,15 @@ def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
             f"{cs.config.triangulation.cam_regex!r}, or one sub-folder of images per camera)")
     board = configured_board(cs)
     log.info("%s: %d cameras, %s", cs.key, len(sources), board.describe())
+    warned: list[str] = []
     detections = detect_all(sources, board, jobs=cs.config.compute.jobs,
-                            frame_times=cs.config.sync.frame_times)
+                            frame_times=cs.config.sync.frame_times, warnings=warned)
     check_boards(detections, board, cfg.min_board_corners, cfg.min_boards)
     calib = calibrate(detections, board, cfg, max_lag=_max_lag(cs, sources))
     shape = board_shape_warning(calib)
     save_calibration(calib.group, cs.output)
     write_report(calib, detections, cs.output.parent, time.perf_counter() - start,
-                 warnings=[shape] if shape else [])
+                 warnings=[*warned, *([shape] if shape else [])])
     for name, q in calib.quality.items():
         log.info("%s: reprojection median %.3f px (p95 %.3f) over %d views", name,
                  q.median_px, q.p95_px, q.bundle_views)

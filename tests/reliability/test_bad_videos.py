@@ -446,9 +446,14 @@ def test_a_calibration_video_that_dropped_frames_stays_in_step(
     write_frames(video, frames[:21] + frames[25:])
     drop_frames(video, after=20, missing=4)
     assert invoke("calibrate", "-p", root).exit_code == 0
-    assert ("cam2: the frame times of calib-cam2.mp4 have 4 frame(s) missing (the camera "
+    said = ("cam2: the frame times of calib-cam2.mp4 have 4 frame(s) missing (the camera "
             "dropped frames or recorded at a variable rate); its frames are placed by their "
-            "times") in caplog.text, caplog.text
+            "times")
+    assert said in caplog.text, caplog.text
+    # kept in the calibration report (the trial reports list it)
+    report = json.loads((root / "calibration" / "calibration_report.json").read_text())
+    (warning,) = report["warnings"]
+    assert warning.startswith(said) and warning in caplog.text
     _assert_calibration_as_good_as_the_examples(root)
 
 
