@@ -278,6 +278,17 @@ def huber_slope(resid: FloatArray, vel: FloatArray) -> tuple[float, float]:
     return delta, scale / np.sqrt(vv)
 
 
+def _trust(cam: str, reference: str, rival_fit: Mapping[str, float],
+           still: Mapping[str, float]) -> float:
+    """The most confidence an offset of ``cam`` can have, whatever its error curve says:
+    at most how much worse a repeated movement's other cycle fits (``rival_fit``) and how
+    clearly ``cam`` and the reference see the movement (``still``: :func:`still_fit`;
+    every offset is relative to the reference). 1 for the reference."""
+    if cam == reference:
+        return 1.0
+    return min(rival_fit.get(cam, 1.0), still.get(cam, 1.0), still.get(reference, 1.0))
+
+
 @dataclass(frozen=True)
 class GeometrySync:
     """What :func:`geometry_offsets` found: whole-frame ``offsets``, ``confidence``
@@ -306,6 +317,10 @@ class GeometrySync:
     rival_fit: dict[str, float] = field(default_factory=dict)
     still_fit: dict[str, float] = field(default_factory=dict)
     reference: str = ""
+
+    def trust(self, cam: str) -> float:
+        """The most confidence ``cam``'s offset can have (:func:`_trust`)."""
+        return _trust(cam, self.reference, self.rival_fit, self.still_fit)
 
 
 def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
@@ -379,10 +394,9 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
         errors = anchored_errors(group, others, result, placed, cam, local, debias)
         curves[cam] = np.stack([local.astype(float), errors])
         margin = max(0.0, 0.5 - abs(value - result[cam]))
-        # the local curve cannot see a repeated movement's next cycle: the search's can
-        # every offset is relative to the reference: a still reference spoils them all
-        curve_sharp[cam] = min(sharpness(local, errors), rival_fit.get(cam, 1.0),
-                               still.get(cam, 1.0), still.get(reference, 1.0))
+        # the local curve sees neither a repeated movement's other cycle nor a still view
+        curve_sharp[cam] = min(sharpness(local, errors),
+                               _trust(cam, reference, rival_fit, still))
         rounding[cam] = min(1.0, margin / 0.25)
         sharp[cam] = curve_sharp[cam] * rounding[cam]
     return GeometrySync(result, sharp, curves, fine, rivals, curve_sharp, rounding, rival_fit,

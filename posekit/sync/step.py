@@ -171,17 +171,15 @@ def offset_certainty(motion: MotionSync, geo: GeometrySync, cameras: Sequence[st
     ``MOTION_VOUCHES`` frames of the motion's, the motion's confidence. The motion's
     correlation peak speaks for its own offset and the frames beside it, not for an offset
     the geometry moved the camera to. Either way it is at most the geometry's
-    ``rival_fit`` (when another offset, a cycle of a repeated movement away, fits the
-    geometry about as well, neither signal has settled which one is right) and its
-    ``still_fit`` (a camera that sees no movement has nothing to be in step with)."""
+    :meth:`~posekit.sync.geometry.GeometrySync.trust`: when another offset, a cycle of a
+    repeated movement away, fits the geometry about as well, neither signal has settled
+    which one is right, and a camera that sees no movement (or whose reference sees none)
+    has nothing to be in step with."""
     certainty = {}
     for c in cameras:
         near = abs(motion.offsets.get(c, 0) - geo.offsets.get(c, 0)) <= MOTION_VOUCHES
         vouched = motion.confidence.get(c, 0.0) if c in motion.offsets and near else 0.0
-        still = 1.0 if c == geo.reference else min(geo.still_fit.get(c, 1.0),
-                                                    geo.still_fit.get(geo.reference, 1.0))
-        certainty[c] = min(max(vouched, geo.sharpness.get(c, 0.0)),
-                           geo.rival_fit.get(c, 1.0), still)
+        certainty[c] = min(max(vouched, geo.sharpness.get(c, 0.0)), geo.trust(c))
     return certainty
 
 
