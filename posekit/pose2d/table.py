@@ -25,6 +25,10 @@ from posekit.io.atomic import atomic_path
 
 FloatArray = NDArray[np.float64]
 H5_KEY = "df_with_missing"
+#: the HDF5 array that holds the frame times: a plain array beside the table, which pandas
+#: does not list as a table (so ``pd.read_hdf(path)``, as Anipose reads, still finds one)
+#: and which has no size limit (an HDF5 attribute holds at most 64 KiB: 8 192 frames)
+H5_TIMES = "posekit_frame_times"
 COORDS = ("x", "y", "likelihood")
 
 
@@ -122,10 +126,13 @@ def write_pose2d(pose: Pose2D, path: str | os.PathLike[str]) -> Path:
             # no object times and no table index: the same pose gives the same bytes
             with pd.HDFStore(tmp, mode="w") as store:
                 store.put(H5_KEY, df, format="table", track_times=False, index=False)
-                attrs = store.get_storer(H5_KEY).attrs
-                if pose.frame_times is not None:
-                    attrs.frame_times = pose.frame_times
-                attrs.posekit_metadata = dict(pose.metadata)
+                store.get_storer(H5_KEY).attrs.posekit_metadata = dict(pose.metadata)
+            if pose.frame_times is not None:
+                import tables
+
+                with tables.open_file(str(tmp), mode="a") as h5:
+                    h5.create_array("/", H5_TIMES, np.asarray(pose.frame_times, np.float64),
+                                    track_times=False)
     return path
 
 
@@ -156,7 +163,10 @@ def read_pose2d(path: str | os.PathLike[str]) -> Pose2D:
                     raise PosekitError(f"{path}: no table in this HDF5 file")
                 df = store[key]
                 attrs = store.get_storer(key).attrs
-                times = getattr(attrs, "frame_times", None)
+                node = store.get_node(f"/{H5_TIMES}")
+                # files of posekit before 2026-12-06 kept them in an attribute
+                times = node.read() if node is not None else getattr(attrs, "frame_times",
+                                                                      None)
                 meta = dict(getattr(attrs, "posekit_metadata", {}) or {})
         else:
             raise PosekitError(f"{path}: 2D keypoints are read from .h5 or .csv files")

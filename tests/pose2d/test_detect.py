@@ -97,6 +97,25 @@ def test_dlc_files_round_trip(tmp_path: Path) -> None:
     assert list(df.columns.names) == ["scorer", "bodyparts", "coords"] and len(df) == 6
 
 
+def test_long_recordings_keep_their_frame_times(tmp_path: Path) -> None:
+    """20 000 frames (5.6 min at 60 fps): the frame times are kept, and the file is still
+    one table to pandas. Kept as an HDF5 attribute, as before, more than 8 192 frames
+    failed to write (HDF5ExtError: an attribute holds at most 64 KiB), so `posekit detect`
+    could not write the 2D of any video longer than that."""
+    import pandas as pd
+
+    n = 20_000
+    times = np.arange(n) / 60.0
+    times[5000:] += 4 / 60.0  # dropped frames
+    pose = Pose2D(MEDIAPIPE_33.keypoints, np.zeros((n, 33, 2)), np.ones((n, 33)),
+                  frame_times=times, metadata={"fps": 60.0})
+    back = read_pose2d(write_pose2d(pose, tmp_path / "long.h5"))
+    assert back.frame_times is not None
+    np.testing.assert_array_equal(back.frame_times, times)
+    assert back.metadata == {"fps": 60.0} and back.n_frames == n
+    assert len(pd.read_hdf(tmp_path / "long.h5")) == n  # what Anipose does
+
+
 def test_truncated_video_names_the_frame(tmp_path: Path) -> None:
     frames = [np.full((64, 80, 3), i * 8, np.uint8) for i in range(30)]
     path = tmp_path / "v.avi"
