@@ -11,13 +11,19 @@ clipped at its 99th percentile). Signals of every pair of cameras are cross-corr
 (Pearson over the overlapping frames, NaN-aware, via FFT) over the allowed lags; the
 offsets of all cameras are then solved jointly by weighted least squares over the pairs,
 dropping pairs that disagree with the others.
+
+A view in which the person stands still (or a frozen picture, a poster, a bystander) has
+only the detector's jitter for a signal, and jitter correlates best with the others at some
+random lag, sometimes sharply. So each camera's :func:`movement` (how much its signal
+varies, against the other cameras') caps its confidence, and the reference's caps every
+camera's: an offset against a view with no movement in it is not measured.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +33,12 @@ from posekit.pose2d.table import Pose2D
 log = logging.getLogger(__name__)
 FloatArray = NDArray[np.float64]
 MIN_LIKELIHOOD = 0.3
+#: a camera whose signal varies by this share of the other cameras' or less sees no
+#: movement (confidence 0); from this share up to twice it the cap rises to 1
+STILL_SHARE = 0.2
+#: seconds of shared signal from which a pair's correlation peak is taken at face value;
+#: a shorter overlap scales its confidence down in proportion
+FULL_OVERLAP_S = 10.0
 
 
 def motion_signal(pose: Pose2D, step: int = 3) -> FloatArray:
@@ -92,17 +104,61 @@ class PairLag:
     lag: int
     peak: float  # Pearson r at the lag
     distinct: float  # peak minus the best r more than a few frames away
+    overlap: int = 0  # frames the two signals share at the lag
 
 
 def pair_lag(a: FloatArray, b: FloatArray, ia: int, ib: int, max_lag: int,
              min_overlap: int) -> PairLag | None:
-    lags, r, _ = normalized_xcorr(a, b, max_lag, min_overlap)
+    lags, r, count = normalized_xcorr(a, b, max_lag, min_overlap)
     if not np.isfinite(r).any():
         return None
     best = int(np.nanargmax(r))
     away = np.abs(lags - lags[best]) > 5
     second = float(np.nanmax(r[away])) if np.isfinite(r[away]).any() else 0.0
-    return PairLag(ia, ib, int(lags[best]), float(r[best]), float(r[best]) - max(second, 0.0))
+    return PairLag(ia, ib, int(lags[best]), float(r[best]), float(r[best]) - max(second, 0.0),
+                   int(count[best]))
+
+
+def movement(signals: Mapping[str, FloatArray]) -> dict[str, float]:
+    """Per camera, how much its motion signal varies (the spread between its 10th and
+    90th percentiles) as a share of the median of the other cameras' spreads; NaN for a
+    camera without a signal, 1 when no other camera has one.
+
+    The signal is in person sizes, so views of the same movement vary alike (in synthetic
+    trials of 2–6 cameras no moving view fell below 0.32 of the *largest* other view),
+    while detector jitter on a still person barely varies (0.24 at most there)."""
+    spread = {}
+    for cam, sig in signals.items():
+        ok = sig[np.isfinite(sig)]
+        spread[cam] = float(np.subtract(*np.percentile(ok, [90, 10]))) if len(ok) else np.nan
+    share = {}
+    for cam, value in spread.items():
+        others = [v for c, v in spread.items() if c != cam and np.isfinite(v)]
+        typical = float(np.median(others)) if others else 0.0
+        if not np.isfinite(value):
+            share[cam] = np.nan
+        else:
+            share[cam] = value / typical if typical > 0 else 1.0
+    return share
+
+
+def movement_cap(share: float) -> float:
+    """The most confidence a camera's offset can have given its :func:`movement` share:
+    0 up to ``STILL_SHARE``, rising linearly to 1 at twice that."""
+    if not np.isfinite(share):
+        return 0.0
+    return float(np.clip((share - STILL_SHARE) / STILL_SHARE, 0.0, 1.0))
+
+
+def pair_confidence(pair: PairLag, fps: float) -> float:
+    """How far one pair's correlation peak can be trusted (0..1): four times how much it
+    stands out from the best peak more than a few frames away, scaled down when the
+    signals share less than ``FULL_OVERLAP_S`` seconds. A few seconds of movement hold few
+    independent swings, and chance peaks of short signals stand out as much as true ones
+    (in synthetic trials of 4–6 s, a third of the cameras got an offset more than a frame
+    off with the unscaled confidence 0.3 or more)."""
+    return float(np.clip(pair.distinct * 4, 0.0, 1.0)) * min(
+        1.0, pair.overlap / (FULL_OVERLAP_S * fps))
 
 
 @dataclass(frozen=True)
@@ -111,6 +167,15 @@ class MotionSync:
     confidence: dict[str, float]  # 0..1 per camera
     pairs: list[PairLag]
     signals: dict[str, FloatArray]
+    #: per camera, its :func:`movement` share (the reference included)
+    movement: dict[str, float] = field(default_factory=dict)
+    reference: str = ""
+
+    def movement_limit(self, cam: str) -> float:
+        """The most confidence ``cam``'s offset can have given how much movement it and
+        the reference see (:func:`movement_cap` of both; 1 for cameras not measured)."""
+        return min(movement_cap(self.movement.get(cam, 1.0)),
+                   movement_cap(self.movement.get(self.reference, 1.0)))
 
 
 def solve_offsets(n_cams: int, pairs: Sequence[PairLag], reference: int = 0
@@ -160,10 +225,13 @@ def motion_offsets(poses: Mapping[str, Pose2D], fps: float, max_lag_s: float = 1
             if p is not None:
                 pairs.append(p)
     sol, used = solve_offsets(len(names), pairs, ref)
-    offsets, confidence = {}, {}
+    share = movement(signals)
+    found = MotionSync({}, {}, pairs, signals, share, names[ref])
+    offsets, confidence = found.offsets, found.confidence
     for i, n in enumerate(names):
         mine = [p for p in used if i in (p.a, p.b)]
         offsets[n] = 0 if i == ref else (round(sol[i]) if np.isfinite(sol[i]) else 0)
-        confidence[n] = 1.0 if i == ref else float(np.clip(
-            max((p.distinct * 4 for p in mine), default=0.0), 0.0, 1.0))
-    return MotionSync(offsets, confidence, pairs, signals)
+        confidence[n] = 1.0 if i == ref else min(
+            max((pair_confidence(p, fps) for p in mine), default=0.0),
+            found.movement_limit(n))
+    return found

@@ -35,7 +35,7 @@ from posekit.project.steps import (
     turned_keypoint_problems,
 )
 from posekit.sync.geometry import GeometrySync, geometry_offsets
-from posekit.sync.motion import MotionSync, motion_offsets
+from posekit.sync.motion import MotionSync, motion_offsets, movement_cap
 
 log = logging.getLogger(__name__)
 CONVENTION = ("frame i of camera c shows the same instant as frame i + offset[c] of the "
@@ -153,7 +153,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
             warnings.append(f"{cam}: offset {offsets[cam]} has low confidence "
                             f"({confidence[cam]:.2f}): "
                             + _low_confidence_reason(cam, offsets[cam], rivals, between,
-                                                     still, seen[0]))
+                                                     still, seen[0], est.movement))
     record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
                   confidence={c: round(float(v), 3) for c, v in confidence.items()},
                   frames={c: p.n_frames for c, p in poses.items()})
@@ -174,12 +174,15 @@ def offset_certainty(motion: MotionSync, geo: GeometrySync, cameras: Sequence[st
     :meth:`~posekit.sync.geometry.GeometrySync.trust`: when another offset, a cycle of a
     repeated movement away, fits the geometry about as well, neither signal has settled
     which one is right, and a camera that sees no movement (or whose reference sees none)
-    has nothing to be in step with."""
+    has nothing to be in step with: neither by the geometry's still fit nor by the motion
+    signal's :meth:`~posekit.sync.motion.MotionSync.movement_limit` (which also covers
+    two cameras, where the geometry cannot tell a still view from a moving one)."""
     certainty = {}
     for c in cameras:
         near = abs(motion.offsets.get(c, 0) - geo.offsets.get(c, 0)) <= MOTION_VOUCHES
         vouched = motion.confidence.get(c, 0.0) if c in motion.offsets and near else 0.0
-        certainty[c] = min(max(vouched, geo.sharpness.get(c, 0.0)), geo.trust(c))
+        certainty[c] = min(max(vouched, geo.sharpness.get(c, 0.0)), geo.trust(c),
+                           motion.movement_limit(c))
     return certainty
 
 
@@ -194,11 +197,12 @@ def camera_confidence(motion: MotionSync, geo: GeometrySync, cameras: Sequence[s
 
 def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
                            between: Mapping[str, float], still: Mapping[str, float],
-                           reference: str) -> str:
+                           reference: str, moving: Mapping[str, float]) -> str:
     """Why camera ``cam``'s ``offset`` is in doubt, and what to do, for its warning: the
-    ``reference`` camera sees no movement (``still``: the geometry's still fits), another
-    offset fits as well (``rivals``), the geometry puts it between whole frames
-    (``between``: its sub-frame offset), or the camera sees no movement or a flat curve."""
+    ``reference`` camera or ``cam`` sees no movement (``still``: the geometry's still fits;
+    ``moving``: the motion signals' movement shares), another offset fits as well
+    (``rivals``), the geometry puts it between whole frames (``between``: its sub-frame
+    offset), or the camera sees little movement or a flat curve."""
     if still and max(still.values()) < LOW_CONFIDENCE:  # no view's movement confirmed
         return ("the geometry cannot confirm that the cameras see the same movement: in "
                 "at least one view the person stands still, or the picture is frozen or "
@@ -210,6 +214,15 @@ def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
                 "still in its view, or its picture is frozen or static), so no offset can be "
                 f"measured against it; check {reference}'s video and 2D, or set [sync] "
                 f"offsets.{cam}")
+    for who, measured in ((reference, "against it"), (cam, "for it")):
+        share = moving.get(who, 1.0)
+        if movement_cap(share) < LOW_CONFIDENCE:
+            whose = "this camera" if who == cam else f"the reference camera {reference}"
+            return (f"{whose} sees far less movement than the others (its keypoints' speed "
+                    f"varies {share:.0%} as much as theirs): the person may stand still in "
+                    "its view, or its picture is frozen or shows someone else, so no offset "
+                    f"can be measured {measured}; check {who}'s video and 2D (the sync plot "
+                    f"shows each camera's movement), or set [sync] offsets.{cam}")
     if cam in rivals and still.get(cam, 1.0) >= LOW_CONFIDENCE:
         return (f"offset {rivals[cam]} ({rivals[cam] - offset:+d} frames) fits the geometry "
                 "almost as well, as happens when a movement repeats (walking, marching, "

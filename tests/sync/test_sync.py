@@ -52,8 +52,9 @@ def test_geometry_finds_offsets_the_motion_cannot(tmp_path: Path) -> None:
     assert refined == trial.offsets
 
 
-def _synced_project(tmp_path: Path, trial: SyncTrial) -> Path:
-    """A project with ``trial``'s 2D and calibration as trial s1/t, after `posekit sync`."""
+def _synced_project(tmp_path: Path, trial: SyncTrial, calibrated: bool = True) -> Path:
+    """A project with ``trial``'s 2D and (if ``calibrated``) calibration as trial s1/t,
+    after `posekit sync`."""
     root = tmp_path / "p"
     raw, pose2d = root / "s1" / "videos-raw", root / "s1" / "pose-2d"
     raw.mkdir(parents=True)
@@ -62,7 +63,8 @@ def _synced_project(tmp_path: Path, trial: SyncTrial) -> Path:
         (raw / f"t-{cam}.mp4").touch()
         pose.metadata["fps"] = trial.fps
         write_pose2d(pose, pose2d / f"t-{cam}.h5")
-    save_calibration(trial.group, root / "calibration" / "calibration.toml")
+    if calibrated:
+        save_calibration(trial.group, root / "calibration" / "calibration.toml")
     result = CliRunner().invoke(cli, ["sync", "-p", str(root)])
     assert result.exit_code == 0, result.output
     return root
@@ -258,7 +260,7 @@ def test_a_camera_that_sees_no_movement_is_never_confident(tmp_path: Path) -> No
     assert data["confidence"]["cam2"] < 0.3, data
     assert data["offsets"]["cam3"] == trial.offsets["cam3"]
     (warning,) = [w for w in data["warnings"] if w.startswith("cam2: ")]
-    assert "the person may be out of view or barely moving in it" in warning, warning
+    assert "this camera sees far less movement than the others" in warning, warning
     four = make_sync_trial(n_cams=4, fps=30.0, duration=6.0, seed=0, motion="jump",
                            max_offset_s=1.0, static_camera="cam3")
     est = motion_offsets(four.poses, 30.0, 10.0)
@@ -266,6 +268,48 @@ def test_a_camera_that_sees_no_movement_is_never_confident(tmp_path: Path) -> No
     assert geo.still_fit["cam3"] < 0.3 and geo.confidence["cam3"] < 0.3, geo.still_fit
     assert min(geo.still_fit[c] for c in ("cam1", "cam2", "cam4")) == 1.0, geo.still_fit
     assert all(geo.offsets[c] == four.offsets[c] for c in ("cam2", "cam4"))
+
+
+@pytest.mark.parametrize(("n_cams", "static", "seed"), [(2, "cam2", 0), (3, "cam1", 1)])
+def test_motion_alone_never_trusts_a_view_without_movement(
+        tmp_path: Path, n_cams: int, static: str, seed: int) -> None:
+    """Without a calibration only the motion signals speak, and a view of a person standing
+    still correlates with the others' movement at a random lag, sometimes sharply: before,
+    2 cameras with a still cam2 gave cam2 +70 (truth +27) at confidence 0.93, and 3 cameras
+    with a still reference gave cam2 -48 and cam3 -40 (truth +12, +20) at 1.0, with no
+    warning. Now such offsets are warned about, naming the still camera."""
+    trial = make_sync_trial(n_cams=n_cams, fps=30.0, duration=6.0, seed=seed, motion="jump",
+                            max_offset_s=1.0, static_camera=static)
+    root = _synced_project(tmp_path, trial, calibrated=False)
+    data = toml.loads((root / "s1" / "sync" / "t.toml").read_text())
+    assert data["method"] == "motion"
+    assert any(data["offsets"][c] != trial.offsets[c] for c in trial.offsets)
+    for cam in trial.group.names[1:]:
+        assert data["confidence"][cam] < 0.3, data
+        (warning,) = [w for w in data["warnings"] if w.startswith(f"{cam}: ")]
+        whose = "this camera" if cam == static else f"the reference camera {static}"
+        assert (f"{whose} sees far less movement than the others (its keypoints' speed "
+                "varies") in warning, warning
+        assert f"check {static}'s video and 2D" in warning, warning
+
+
+def test_motion_alone_is_not_confident_on_a_few_seconds() -> None:
+    """A few seconds of movement hold few independent swings, and a chance correlation
+    peak of such short signals stands out as much as the true one. Over these 4-s clips
+    (20 cameras) the unscaled confidence gave 14 offsets more than a frame off a
+    confidence of 0.3 or more; scaled by the overlap, no such offset is confident, while
+    on 15 s and more the offsets keep theirs (``test_offsets_recovered_exactly``)."""
+    confident_and_wrong = []
+    for seed in range(4):
+        for n_cams in (3, 4):
+            trial = make_sync_trial(n_cams=n_cams, fps=30.0, duration=4.0, seed=seed,
+                                    max_offset_s=1.0)
+            est = motion_offsets(trial.poses, 30.0, max_lag_s=10.0)
+            confident_and_wrong += [
+                (seed, cam, est.offsets[cam], true, est.confidence[cam])
+                for cam, true in trial.offsets.items()
+                if abs(est.offsets[cam] - true) > 1 and est.confidence[cam] >= 0.3]
+    assert not confident_and_wrong, confident_and_wrong
 
 
 def test_a_camera_half_a_frame_out_is_warned_about_as_such(tmp_path: Path) -> None:
