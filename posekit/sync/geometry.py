@@ -53,6 +53,9 @@ from posekit.triangulation.robust import repair_swaps, select_views, symmetric_p
 FloatArray = NDArray[np.float64]
 MIN_PAIRS = 50  # keypoint observations needed for a score
 MAX_FRAMES = 150  # frames of the overlap used per score (evenly spread)
+#: frames of a camera's clip at most compared per candidate in the whole-range search
+#: (every n-th frame of longer clips: 50 s at 60 fps and shorter are compared whole)
+SEARCH_FRAMES = 3000
 WINDOW = 4  # frames either side of the current offset searched by the joint refinement
 JUMP_FACTOR = 20.0  # velocities this many times the median are left out of the slope
 MAX_IRLS = 50  # iterations of the robust slope
@@ -127,21 +130,30 @@ def _anchor_projection(group: CameraGroup, anchors: Sequence[str],
 
 def anchored_errors(group: CameraGroup, anchors: Sequence[str], offsets: Mapping[str, int],
                     xy: Mapping[str, FloatArray], cam: str, candidates: NDArray[np.int64],
-                    debias: bool = True, quantile: float = 50.0) -> FloatArray:
+                    debias: bool = True, quantile: float = 50.0,
+                    max_frames: int | None = None) -> FloatArray:
     """Median (or another ``quantile``, %) reprojection error (px) of ``cam`` for each
     candidate offset, against points triangulated from the ``anchors`` (two or more, placed
     by ``offsets``) on the reference timeline; bias-removed unless ``debias`` is false. The
-    3D points do not depend on the candidate, so every candidate costs one comparison."""
+    3D points do not depend on the candidate, so every candidate costs one comparison.
+    With ``max_frames``, a clip longer than that is compared on every n-th of its frames
+    (the same ones for every candidate), n the smallest that keeps at most ``max_frames``."""
     t0, proj = _anchor_projection(group, anchors, offsets, xy, cam)
     own = xy[cam]
     need = max(2, len(own) // 2)
+    stride = 1 if max_frames is None else max(1, -(-len(own) // max_frames))
+    mine = np.arange(0, len(own), stride)  # the frames of cam compared
     out = np.full(len(candidates), np.nan)
     for j, o in enumerate(candidates):
         start, stop = max(0, o - t0), min(len(proj), o - t0 + len(own))  # on the timeline
         if stop - start < need:
             continue
-        out[j] = residual_error(proj[start:stop] - own[start - (o - t0): stop - (o - t0)],
-                                debias, quantile)
+        if stride == 1:
+            resid = proj[start:stop] - own[start - (o - t0): stop - (o - t0)]
+        else:
+            sel = mine[(mine >= start - (o - t0)) & (mine < stop - (o - t0))]
+            resid = proj[sel + (o - t0)] - own[sel]
+        out[j] = residual_error(resid, debias, quantile)
     return out
 
 
@@ -361,7 +373,8 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
             errors = np.array([pair_error(group, reference, cam, xy[reference], xy[cam], 0,
                                           int(o), debias) for o in candidates])
         else:
-            errors = anchored_errors(group, anchors, result, xy, cam, candidates, debias)
+            errors = anchored_errors(group, anchors, result, xy, cam, candidates, debias,
+                                     max_frames=SEARCH_FRAMES)
         curves[cam] = np.stack([candidates.astype(float), errors])
         sharp[cam] = sharpness(candidates, errors)
         if np.isfinite(errors).any():
