@@ -139,6 +139,11 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
                 f"cameras {absent} are not in the calibration {cs.output} (it has "
                 f"{group.names}): offsets from the motion only, not checked by the "
                 "geometry; triangulation needs them calibrated")
+    else:
+        log.info("%s: no calibration yet, so the offsets are from the motion only, which "
+                 "is often a frame off; once `posekit calibrate` has run, sync runs again "
+                 "(its output is then out of date) and the geometry checks them",
+                 trial.key)
     for cam, value in fixed.items():
         offsets[cam], confidence[cam] = value, 1.0
     for cam in cams:

@@ -292,7 +292,8 @@ def test_a_camera_that_sees_no_movement_is_never_confident(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(("n_cams", "static", "seed"), [(2, "cam2", 0), (3, "cam1", 1)])
 def test_motion_alone_never_trusts_a_view_without_movement(
-        tmp_path: Path, n_cams: int, static: str, seed: int) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, n_cams: int, static: str,
+        seed: int) -> None:
     """Without a calibration only the motion signals speak, and a view of a person standing
     still correlates with the others' movement at a random lag, sometimes sharply: before,
     2 cameras with a still cam2 gave cam2 +70 (truth +27) at confidence 0.93, and 3 cameras
@@ -300,9 +301,11 @@ def test_motion_alone_never_trusts_a_view_without_movement(
     warning. Now such offsets are warned about, naming the still camera."""
     trial = make_sync_trial(n_cams=n_cams, fps=30.0, duration=6.0, seed=seed, motion="jump",
                             max_offset_s=1.0, static_camera=static)
-    root = _synced_project(tmp_path, trial, calibrated=False)
+    with caplog.at_level("INFO", logger="posekit.sync.step"):
+        root = _synced_project(tmp_path, trial, calibrated=False)
     data = toml.loads((root / "s1" / "sync" / "t.toml").read_text())
     assert data["method"] == "motion"
+    assert "s1/t: no calibration yet, so the offsets are from the motion only" in caplog.text
     assert any(data["offsets"][c] != trial.offsets[c] for c in trial.offsets)
     for cam in trial.group.names[1:]:
         assert data["confidence"][cam] < 0.3, data
