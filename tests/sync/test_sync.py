@@ -314,6 +314,12 @@ def test_motion_alone_never_trusts_a_view_without_movement(
         assert (f"{whose} sees far less movement than the others (its keypoints' speed "
                 "varies") in warning, warning
         assert f"check {static}'s video and 2D" in warning, warning
+    # a calibration written afterwards makes the offsets out of date: sync runs again
+    save_calibration(trial.group, root / "calibration" / "calibration.toml")
+    result = CliRunner().invoke(cli, ["sync", "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    again = toml.loads((root / "s1" / "sync" / "t.toml").read_text())
+    assert again["method"] == "motion + geometry", again
 
 
 def test_motion_alone_is_not_confident_on_a_few_seconds() -> None:
