@@ -144,6 +144,25 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
+def read_pose2d_header(path: str | os.PathLike[str]) -> tuple[int, dict[str, Any]] | None:
+    """The number of frames and the metadata of a posekit ``.h5`` 2D file, without reading
+    its table (a 10-min 60-fps file takes 0.1–0.3 s to read whole); None for a file that
+    is not a posekit ``.h5`` file with metadata or cannot be read (use :func:`read_pose2d`)."""
+    path = Path(path)
+    if path.suffix.lower() != ".h5" or not path.is_file():
+        return None
+    try:
+        with pd.HDFStore(path, mode="r") as store:
+            if H5_KEY not in store:
+                return None
+            storer = store.get_storer(H5_KEY)
+            meta = dict(getattr(storer.attrs, "posekit_metadata", {}) or {})
+            rows = storer.nrows
+    except Exception:  # damaged files have many error types; read_pose2d explains them
+        return None
+    return (int(rows), meta) if meta and rows is not None else None
+
+
 def read_pose2d(path: str | os.PathLike[str]) -> Pose2D:
     """Read a DeepLabCut ``.h5`` or ``.csv`` file (posekit's own or DeepLabCut's)."""
     path = Path(path)

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from posekit.calibration.board import UNITS_PER_M
 from posekit.config.schema import Config
 from posekit.errors import PosekitError
-from posekit.pose2d.table import read_pose2d
+from posekit.pose2d.table import read_pose2d, read_pose2d_header
 from posekit.project.layout import Trial
 from posekit.project.steps import (
     calibration_set,
@@ -184,6 +184,15 @@ def detections(trial: Trial) -> list[CameraDetection]:
     out = []
     for cam in trial.cameras:
         path = pose_2d_path(trial, cam)
+        header = read_pose2d_header(path)
+        if header is not None and "frames_with_person" in header[1] and (
+                header[1].get("model") or header[1].get("detector")):
+            # posekit's detections count their frames with the person: no need to read them
+            meta = header[1]
+            out.append(CameraDetection(cam, path.name, header[0],
+                                       int(meta["frames_with_person"]),
+                                       str(meta.get("model") or meta.get("detector"))))
+            continue
         try:
             pose = read_pose2d(path)
         except (OSError, PosekitError):

@@ -16,7 +16,7 @@ from posekit.config.schema import DetectionConfig
 from posekit.errors import ConfigError
 from posekit.io.video import VideoDecodeError, read_frames, write_video
 from posekit.pose2d.detectors import make_detector
-from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
+from posekit.pose2d.table import Pose2D, read_pose2d, read_pose2d_header, write_pose2d
 from posekit.skeletons import MEDIAPIPE_33, limb_joint_indices
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
@@ -114,6 +114,24 @@ def test_long_recordings_keep_their_frame_times(tmp_path: Path) -> None:
     np.testing.assert_array_equal(back.frame_times, times)
     assert back.metadata == {"fps": 60.0} and back.n_frames == n
     assert len(pd.read_hdf(tmp_path / "long.h5")) == n  # what Anipose does
+
+
+def test_the_header_of_a_2d_file_is_read_without_its_table(tmp_path: Path) -> None:
+    """``read_pose2d_header``: frames and metadata of posekit's own ``.h5`` files (what
+    the report and ``posekit summarize`` need per camera), None for the files it cannot
+    answer for, which are then read whole."""
+    n = 9_000
+    pose = Pose2D(MEDIAPIPE_33.keypoints, np.zeros((n, 33, 2)), np.ones((n, 33)),
+                  frame_times=np.arange(n) / 30.0,
+                  metadata={"model": "mediapipe", "frames_with_person": n - 3})
+    assert read_pose2d_header(write_pose2d(pose, tmp_path / "a.h5")) == (
+        n, {"model": "mediapipe", "frames_with_person": n - 3})
+    assert read_pose2d_header(write_pose2d(pose, tmp_path / "a.csv")) is None
+    pose.to_dataframe().to_hdf(tmp_path / "dlc.h5", key="df_with_missing")  # another tool's
+    assert read_pose2d_header(tmp_path / "dlc.h5") is None
+    (tmp_path / "bad.h5").write_bytes((tmp_path / "a.h5").read_bytes()[:4000])
+    assert read_pose2d_header(tmp_path / "bad.h5") is None
+    assert read_pose2d_header(tmp_path / "missing.h5") is None
 
 
 def test_truncated_video_names_the_frame(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,10 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from posekit.config import load_config
-from posekit.report.data import bones_for, read_truth_points, rigid_fit
+from posekit.pose2d.table import read_pose2d, write_pose2d
+from posekit.project.layout import Project, Trial
+from posekit.project.steps import pose_2d_path
+from posekit.report.data import bones_for, detections, read_truth_points, rigid_fit
 from posekit.report.figures import longest_gaps
 from posekit.report.labels import quality_colours
 from posekit.skeletons import COCO_17, MEDIAPIPE_33
@@ -70,3 +74,23 @@ def test_longest_gaps() -> None:
                                         (0.5, (0, 255, 255)), (np.nan, (160, 160, 160))])
 def test_quality_colours(q: float, bgr: tuple[int, int, int]) -> None:
     assert tuple(quality_colours(np.array([q]))[0]) == bgr
+
+
+def test_detections_of_posekit_files_come_from_their_headers(
+        example_trial: Trial, tmp_path: Path) -> None:
+    """posekit's own 2D files count their frames with the person in their metadata, so the
+    report and ``posekit summarize`` take frames, frames with the person and the model
+    from the file's header instead of reading every row; the figures are those of the rows."""
+    root = example_trial.session.project.root
+    shutil.copytree(root, tmp_path / "p")
+    trial = Project.open(tmp_path / "p").trials()[0]
+    read_whole = detections(trial)  # the fixture's 2D has no such metadata
+    for cam in trial.cameras:
+        pose = read_pose2d(pose_2d_path(trial, cam))
+        pose.metadata.update(model="mediapipe (test)",
+                             frames_with_person=int(pose.detected().sum()))
+        write_pose2d(pose, pose_2d_path(trial, cam))
+    from_headers = detections(trial)
+    assert [(d.camera, d.frames, d.with_person) for d in from_headers] == [
+        (d.camera, d.frames, d.with_person) for d in read_whole]
+    assert {d.source for d in from_headers} == {"mediapipe (test)"}
