@@ -22,6 +22,10 @@ FloatArray = NDArray[np.float64]
 Frames = Sequence[int] | NDArray[np.int64]
 #: most animation frames in the 3D viewer (longer trials are subsampled evenly)
 MAX_VIEWER_FRAMES = 300
+#: what the per-frame plots put into the page: half the bytes of 64-bit floats, which
+#: matters for long trials (a 5-min 30-fps trial's report was 17 MB), and more digits
+#: than a plot shows
+PLOT_DTYPE = np.float32
 
 
 def _bone_lines(points: FloatArray, bones: Bones) -> tuple[list[float | None], ...]:
@@ -183,9 +187,11 @@ def longest_gaps(points: FloatArray) -> NDArray[np.int64]:
 
 def error_heatmap(errors: FloatArray, keypoints: Sequence[str], fnum: Frames
                   ) -> go.Figure:
-    """Reprojection error per keypoint and frame; gaps (no 3D) show blank."""
-    fig = go.Figure(go.Heatmap(z=np.asarray(errors, np.float64).T,
-                               x=list(map(int, fnum)), y=list(keypoints), colorscale="Viridis",
+    """Reprojection error per keypoint and frame; gaps (no 3D) show blank. Values go into
+    the page as 32-bit floats (:data:`PLOT_DTYPE`)."""
+    fig = go.Figure(go.Heatmap(z=np.asarray(errors, PLOT_DTYPE).T,
+                               x=np.asarray(fnum, np.int32), y=list(keypoints),
+                               colorscale="Viridis",
                                colorbar={"title": "px"}, hoverongaps=False))
     fig.update_layout(title="reprojection error over time (blank = gap)", xaxis_title="frame",
                       height=max(300, 14 * len(keypoints) + 120))
@@ -193,13 +199,19 @@ def error_heatmap(errors: FloatArray, keypoints: Sequence[str], fnum: Frames
 
 
 def angle_lines(table: pd.DataFrame, truth: pd.DataFrame | None = None) -> go.Figure:
-    """Every angle column over time; ground-truth angles dashed when given."""
+    """Every angle column over time; ground-truth angles dashed when given (32-bit floats
+    in the page, :data:`PLOT_DTYPE`)."""
     fig = go.Figure()
+
+    def values(frame: pd.DataFrame, col: str) -> NDArray[np.float32]:
+        return frame[col].to_numpy(PLOT_DTYPE)
+
     for col in [c for c in table.columns if c not in ("fnum", "time")]:
-        fig.add_trace(go.Scatter(x=table["time"], y=table[col], mode="lines", name=col,
-                                 legendgroup=col))
+        fig.add_trace(go.Scatter(x=values(table, "time"), y=values(table, col), mode="lines",
+                                 name=col, legendgroup=col))
         if truth is not None and col in truth.columns and "time" in truth.columns:
-            fig.add_trace(go.Scatter(x=truth["time"], y=truth[col], mode="lines",
+            fig.add_trace(go.Scatter(x=values(truth, "time"), y=values(truth, col),
+                                     mode="lines",
                                      name=f"{col} (truth)", legendgroup=col,
                                      line={"dash": "dot", "width": 1}))
     fig.update_layout(title="joint angles", xaxis_title="time (s)", yaxis_title="deg",

@@ -94,3 +94,25 @@ def test_detections_of_posekit_files_come_from_their_headers(
     assert [(d.camera, d.frames, d.with_person) for d in from_headers] == [
         (d.camera, d.frames, d.with_person) for d in read_whole]
     assert {d.source for d in from_headers} == {"mediapipe (test)"}
+
+
+def test_per_frame_plots_of_a_long_trial_stay_small() -> None:
+    """The error heatmap and the angle lines hold every frame, so a long trial's report
+    grows with it: their values go into the page as 32-bit floats, half the bytes (a 5-min
+    30-fps trial's report went from 17.3 to 13.4 MB). 5 min at 30 fps, 33 keypoints and
+    12 angles here; with 64-bit floats the two figures were 3.5 and 2.4 MB."""
+    from posekit.report.figures import angle_lines, error_heatmap
+
+    n = 9001
+    rng = np.random.default_rng(0)
+    errors = rng.gamma(2.0, 3.0, (n, 33))
+    errors[100:130, :5] = np.nan  # a gap stays a gap
+    heat = error_heatmap(errors, list(MEDIAPIPE_33.keypoints), np.arange(n))
+    assert len(heat.to_json()) < 2.2e6  # 1.8 MB
+    z = np.asarray(heat.data[0].z)
+    assert np.isnan(z[:5, 100:130]).all() and np.allclose(z[5:], errors.T[5:], rtol=1e-6)
+    table = pd.DataFrame({"fnum": np.arange(n), "time": np.arange(n) / 30.0,
+                          **{f"angle{i}": rng.normal(90, 20, n) for i in range(12)}})
+    lines = angle_lines(table)
+    assert len(lines.to_json()) < 1.6e6  # 1.2 MB
+    assert np.asarray(lines.data[0].x)[-1] == pytest.approx(300.0)
