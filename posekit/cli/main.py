@@ -233,47 +233,67 @@ def demo(directory: Path, seed: int, overwrite: bool) -> None:
 
 
 def _label(project_dir: Path, session: str | None, trial: str | None, overwrite: bool,
-           kind: str) -> None:
-    """Run a labeled-video function of posekit.report.labels on every selected trial."""
-    from posekit.errors import PosekitError
-    from posekit.project import Project
-    from posekit.report import labels
+           jobs: int | None, kind: str) -> None:
+    """Draw the labeled videos (posekit.report.labels) of every selected trial, ``jobs``
+    videos at a time."""
+    import os
 
-    func = labels.label_2d if kind == "2d" else labels.label_3d_proj
+    from posekit.project import Project
+    from posekit.report.labels import label_trials
+
     with domain_errors():
-        trials = Project.open(project_dir).trials(session, trial)
-    failed = 0
-    for tr in trials:
-        try:
-            written = func(tr, overwrite=overwrite)
-        except PosekitError as exc:
-            click.secho(f"  {failure_line(tr.key, str(exc))}", fg="red", err=True)
-            failed += 1
-            continue
-        click.echo(f"{tr.key}: {len(written)} video(s) written"
-                   + ("" if written else " (up to date)"))
+        project = Project.open(project_dir)
+        trials = project.trials(session, trial)
+    wanted = project.config.compute.jobs if jobs is None else jobs
+    workers = wanted or os.cpu_count() or 1
+    written: dict[str, int] = {}
+    failed: dict[str, list[str]] = {}
+
+    def done(key: str) -> None:
+        if failed.get(key):
+            for message in failed[key]:
+                click.secho(f"  {failure_line(key, message)}", fg="red", err=True)
+        else:
+            click.echo(f"{key}: {written[key]} video(s) written"
+                       + ("" if written[key] else " (up to date)"))
+
+    current: str | None = None
+    for tr, cam, video, error in label_trials(trials, kind, overwrite, workers):
+        if tr.key != current:
+            if current is not None:
+                done(current)
+            current = tr.key
+        written.setdefault(tr.key, 0)
+        if error is not None:
+            failed.setdefault(tr.key, []).append(error if cam is None else f"{cam}: {error}")
+        elif video is not None:
+            written[tr.key] += 1
+    if current is not None:
+        done(current)
     if failed:
-        raise click.ClickException(f"{failed} of {len(trials)} trial(s) failed")
+        raise click.ClickException(f"{len(failed)} of {len(trials)} trial(s) failed")
 
 
 @cli.command(name="label-2d")
 @project_option
 @selection_options
 @overwrite_option
+@jobs_option
 def label_2d_command(project_dir: Path, session: str | None, trial: str | None,
-                     overwrite: bool) -> None:
+                     overwrite: bool, jobs: int | None) -> None:
     """Draw the 2D keypoints on each camera's video (colour = confidence)."""
-    _label(project_dir, session, trial, overwrite, "2d")
+    _label(project_dir, session, trial, overwrite, jobs, "2d")
 
 
 @cli.command(name="label-3d-proj")
 @project_option
 @selection_options
 @overwrite_option
+@jobs_option
 def label_3d_proj_command(project_dir: Path, session: str | None, trial: str | None,
-                          overwrite: bool) -> None:
+                          overwrite: bool, jobs: int | None) -> None:
     """Draw the 3D keypoints reprojected onto each camera's video (colour = error)."""
-    _label(project_dir, session, trial, overwrite, "3d")
+    _label(project_dir, session, trial, overwrite, jobs, "3d")
 
 
 @cli.command()

@@ -9,7 +9,11 @@ size. Files appear atomically under ``<session>/<pipeline.videos_labeled_2d>/`` 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -92,10 +96,28 @@ def _outdated(target: Path, inputs: Sequence[Path], overwrite: bool) -> bool:
     return target.stat().st_mtime < newest
 
 
-def label_2d(trial: Trial, overwrite: bool = False) -> list[Path]:
-    """Draw each camera's 2D keypoints on its video (colour = detection likelihood)."""
+@dataclass(frozen=True)
+class LabelJob:
+    """One labeled video to draw (:func:`render_video`'s arguments)."""
+
+    camera: str
+    source: Path
+    target: Path
+    xy: FloatArray
+    quality: FloatArray
+    bones: Bones
+    caption: str
+
+    def run(self) -> Path:
+        return render_video(self.source, self.target, self.xy, self.quality, self.bones,
+                            self.caption)
+
+
+def label_2d_jobs(trial: Trial, overwrite: bool = False) -> list[LabelJob]:
+    """The 2D labeled videos of ``trial`` that are missing or out of date (all with
+    ``overwrite``): each camera's 2D keypoints on its video (colour = likelihood)."""
     out_dir = trial.output_dir(trial.config.pipeline.videos_labeled_2d)
-    written: list[Path] = []
+    jobs: list[LabelJob] = []
     for cam, video in trial.videos.items():
         src = pose_2d_path(trial, cam)
         if not src.is_file():
@@ -106,9 +128,14 @@ def label_2d(trial: Trial, overwrite: bool = False) -> list[Path]:
             continue
         pose = read_pose2d(src)
         bones = bones_for(pose.keypoints, trial.config)
-        written.append(render_video(video, target, pose.xy, pose.likelihood, bones,
-                                    f"{trial.key} {cam} 2D"))
-    return written
+        jobs.append(LabelJob(cam, video, target, pose.xy, pose.likelihood, bones,
+                             f"{trial.key} {cam} 2D"))
+    return jobs
+
+
+def label_2d(trial: Trial, overwrite: bool = False) -> list[Path]:
+    """Draw each camera's 2D keypoints on its video (colour = detection likelihood)."""
+    return [job.run() for job in label_2d_jobs(trial, overwrite)]
 
 
 def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
@@ -146,9 +173,9 @@ def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
     return out
 
 
-def label_3d_proj(trial: Trial, overwrite: bool = False) -> list[Path]:
-    """Draw the trial's 3D keypoints reprojected onto each camera's video (colour = the
-    triangulation's reprojection error: green small, red :data:`ERROR_RED_PX` px or more)."""
+def label_3d_proj_jobs(trial: Trial, overwrite: bool = False) -> list[LabelJob]:
+    """The reprojected-3D labeled videos of ``trial`` that are missing or out of date (all
+    with ``overwrite``)."""
     src = pose_3d_path(trial)
     if not src.is_file():
         raise PosekitError(f"{src} is missing; run `posekit triangulate` first")
@@ -161,5 +188,71 @@ def label_3d_proj(trial: Trial, overwrite: bool = False) -> list[Path]:
     projected = reprojections(trial)
     keypoints = read_anipose_csv(src).keypoints
     bones = bones_for(keypoints, trial.config)
-    return [render_video(trial.videos[cam], targets[cam], *projected[cam], bones,
-                         f"{trial.key} {cam} 3D reprojected") for cam in todo]
+    return [LabelJob(cam, trial.videos[cam], targets[cam], *projected[cam], bones,
+                     f"{trial.key} {cam} 3D reprojected") for cam in todo]
+
+
+def label_3d_proj(trial: Trial, overwrite: bool = False) -> list[Path]:
+    """Draw the trial's 3D keypoints reprojected onto each camera's video (colour = the
+    triangulation's reprojection error: green small, red :data:`ERROR_RED_PX` px or more)."""
+    return [job.run() for job in label_3d_proj_jobs(trial, overwrite)]
+
+
+def _draw(job: LabelJob) -> Path:
+    return job.run()
+
+
+def label_trials(trials: Sequence[Trial], kind: str, overwrite: bool = False,
+                 workers: int = 1) -> Iterator[tuple[Trial, str | None, Path | None,
+                                                     str | None]]:
+    """Draw the labeled videos (``kind`` "2d" or "3d") of ``trials``, ``workers`` videos
+    at a time in spawned processes (1: one after the other, here). Yields
+    ``(trial, camera, video, error)`` per video in order, a trial's videos together;
+    ``camera`` is None (and ``error`` says why) for a trial whose videos could not be
+    prepared. At most twice ``workers`` videos' keypoints are held at once, so a study
+    of long trials does not fill the memory."""
+    make = label_2d_jobs if kind == "2d" else label_3d_proj_jobs
+
+    def prepared() -> Iterator[tuple[Trial, LabelJob | None, str | None]]:
+        for trial in trials:
+            try:
+                jobs = make(trial, overwrite)
+            except PosekitError as exc:
+                yield trial, None, str(exc)
+                continue
+            if not jobs:
+                yield trial, None, None
+            for job in jobs:
+                yield trial, job, None
+
+    if workers <= 1:
+        for trial, job, error in prepared():
+            if job is None:
+                yield trial, None, None, error
+                continue
+            try:
+                yield trial, job.camera, job.run(), None
+            except PosekitError as exc:
+                yield trial, job.camera, None, str(exc)
+        return
+    context = multiprocessing.get_context("spawn")  # fork is unsafe with threaded libraries
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        queue: deque[tuple[Trial, LabelJob | None, str | None, Future[Path] | None]] = deque()
+
+        def first() -> tuple[Trial, str | None, Path | None, str | None]:
+            trial, job, error, future = queue.popleft()
+            if job is None or future is None:
+                return trial, None, None, error
+            try:
+                return trial, job.camera, future.result(), None
+            except PosekitError as exc:
+                return trial, job.camera, None, str(exc)
+            except Exception as exc:  # a bug, or a worker that died: keep the others going
+                return trial, job.camera, None, f"unexpected {type(exc).__name__}: {exc}"
+
+        for trial, job, error in prepared():
+            queue.append((trial, job, error, None if job is None else pool.submit(_draw, job)))
+            while sum(1 for *_, f in queue if f is not None) > 2 * workers:
+                yield first()
+        while queue:
+            yield first()

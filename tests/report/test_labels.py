@@ -3,6 +3,9 @@ frame count and size, and the 3D reprojection lands on the 2D ground truth."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import cv2
 import numpy as np
 from click.testing import CliRunner
@@ -70,3 +73,27 @@ def test_reprojection_lands_on_the_2d_truth(example_trial: Trial) -> None:
         err = np.linalg.norm(xy - truth[c], axis=-1)
         assert np.nanmedian(err) < 2.0
         assert np.nanmin(quality) >= 0 and np.nanmax(quality) <= 1
+
+
+def test_labeled_videos_drawn_in_parallel_are_the_same(example_trial: Trial,
+                                                        tmp_path: Path) -> None:
+    """`--jobs 2` draws the videos in two worker processes; the files are byte for byte
+    those of `--jobs 1`. A trial whose videos cannot be prepared is named, and the
+    command fails."""
+    root = example_trial.session.project.root
+    folder = example_trial.output_dir(example_trial.config.pipeline.videos_labeled_2d)
+    runs = {}
+    for jobs in ("1", "2"):
+        res = CliRunner().invoke(cli, ["label-2d", "-p", str(root), "--overwrite",
+                                       "--jobs", jobs])
+        assert res.exit_code == 0, res.output
+        assert "session1/squat: 3 video(s) written" in res.output
+        runs[jobs] = {p.name: p.read_bytes() for p in sorted(folder.glob("*.mp4"))}
+    assert len(runs["1"]) == 3 and runs["1"] == runs["2"]
+    copy = tmp_path / "p"
+    shutil.copytree(root, copy)
+    (copy / "session1" / "pose-2d" / "squat-cam2.h5").unlink()
+    res = CliRunner().invoke(cli, ["label-2d", "-p", str(copy), "--overwrite", "--jobs", "2"])
+    assert res.exit_code != 0
+    assert "squat-cam2.h5 is missing; run `posekit detect` first" in res.output
+    assert "1 of 1 trial(s) failed" in res.output
