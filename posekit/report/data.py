@@ -184,23 +184,19 @@ def detections(trial: Trial) -> list[CameraDetection]:
     out = []
     for cam in trial.cameras:
         path = pose_2d_path(trial, cam)
-        header = read_pose2d_header(path)
-        if header is not None and "frames_with_person" in header[1] and (
-                header[1].get("model") or header[1].get("detector")):
-            # posekit's detections count their frames with the person: no need to read them
-            meta = header[1]
-            out.append(CameraDetection(cam, path.name, header[0],
-                                       int(meta["frames_with_person"]),
-                                       str(meta.get("model") or meta.get("detector"))))
-            continue
-        try:
-            pose = read_pose2d(path)
-        except (OSError, PosekitError):
-            continue
-        meta = pose.metadata
-        source = str(meta.get("model") or meta.get("detector") or pose.scorer or "–")
-        out.append(CameraDetection(cam, path.name, pose.n_frames,
-                                   int(pose.detected().sum()), source))
+        frames, meta = read_pose2d_header(path) or (0, {})
+        scorer = ""
+        if "frames_with_person" in meta and (meta.get("model") or meta.get("detector")):
+            with_person = int(meta["frames_with_person"])  # posekit's own count: no read
+        else:
+            try:
+                pose = read_pose2d(path)
+            except (OSError, PosekitError):
+                continue
+            frames, with_person = pose.n_frames, int(pose.detected().sum())
+            meta, scorer = pose.metadata, pose.scorer
+        source = str(meta.get("model") or meta.get("detector") or scorer or "–")
+        out.append(CameraDetection(cam, path.name, frames, with_person, source))
     return out
 
 

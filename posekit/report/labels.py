@@ -198,10 +198,6 @@ def label_3d_proj(trial: Trial, overwrite: bool = False) -> list[Path]:
     return [job.run() for job in label_3d_proj_jobs(trial, overwrite)]
 
 
-def _draw(job: LabelJob) -> Path:
-    return job.run()
-
-
 def label_trials(trials: Sequence[Trial], kind: str, overwrite: bool = False,
                  workers: int = 1) -> Iterator[tuple[Trial, str | None, Path | None,
                                                      str | None]]:
@@ -251,7 +247,7 @@ def label_trials(trials: Sequence[Trial], kind: str, overwrite: bool = False,
                 return trial, job.camera, None, f"unexpected {type(exc).__name__}: {exc}"
 
         for trial, job, error in prepared():
-            queue.append((trial, job, error, None if job is None else pool.submit(_draw, job)))
+            queue.append((trial, job, error, None if job is None else pool.submit(job.run)))
             while sum(1 for *_, f in queue if f is not None) > 2 * workers:
                 yield first()
         while queue:

@@ -139,7 +139,14 @@ def anchored_errors(group: CameraGroup, anchors: Sequence[str], offsets: Mapping
     With ``max_frames``, a clip longer than that is compared on every n-th of its frames
     (the same ones for every candidate), n the smallest that keeps at most ``max_frames``."""
     t0, proj = _anchor_projection(group, anchors, offsets, xy, cam)
-    own = xy[cam]
+    return _candidate_errors(t0, proj, xy[cam], candidates, debias, quantile, max_frames)
+
+
+def _candidate_errors(t0: int, proj: FloatArray, own: FloatArray,
+                      candidates: NDArray[np.int64], debias: bool, quantile: float,
+                      max_frames: int | None) -> FloatArray:
+    """:func:`anchored_errors` of the keypoints ``own`` against the anchors' points
+    projected into their camera (``proj``, from reference frame ``t0`` on)."""
     need = max(2, len(own) // 2)
     stride = 1 if max_frames is None else max(1, -(-len(own) // max_frames))
     mine = np.arange(0, len(own), stride)  # the frames of cam compared
@@ -203,9 +210,9 @@ def still_fit(group: CameraGroup, partners: Sequence[Sequence[str]],
     lag = np.array([offsets[cam]])
     best = float("nan")
     for cams in partners:
-        moving, standing = (float(anchored_errors(group, cams, offsets, {**xy, cam: k}, cam,
-                                                  lag, True, STILL_QUANTILE)[0])
-                            for k in (own, still))
+        t0, proj = _anchor_projection(group, cams, offsets, xy, cam)  # once for both
+        moving, standing = (float(_candidate_errors(t0, proj, k, lag, True, STILL_QUANTILE,
+                                                    None)[0]) for k in (own, still))
         if np.isfinite(moving) and np.isfinite(standing) and moving > 0:
             fit = float(np.clip(standing / moving - 1, 0, 1))
             best = fit if np.isnan(best) else max(best, fit)
