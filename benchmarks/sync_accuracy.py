@@ -104,9 +104,10 @@ def load_2d(demo: Path, source: str, cache: Path) -> dict[str, Pose2D]:
 
     poses = {}
     provenance = cache / "provenance.txt"
+    model = detector_model()
     for c in cams:
         path = cache / f"{c}.h5"
-        if path.is_file():
+        if made_by(path, model):
             poses[c] = read_pose2d(path)
         else:
             poses[c] = detect_video(demo / "videos" / f"{c}.mp4", DetectionConfig(),
@@ -122,6 +123,25 @@ def load_2d(demo: Path, source: str, cache: Path) -> dict[str, Pose2D]:
     model = poses[cams[0]].metadata.get("model", "model not recorded")
     print(f"\nMediaPipe 2D from {cache}: {model}, {said}")
     return poses
+
+
+def detector_model() -> str:
+    """The model string (with its settings) that posekit's default detector records."""
+    from posekit.config.schema import DetectionConfig
+    from posekit.pose2d.detectors import make_detector
+
+    detector = make_detector(DetectionConfig())
+    detector.close()
+    return str(detector.model)
+
+
+def made_by(path: Path, model: str) -> bool:
+    """Whether the cached 2D file ``path`` exists and was detected by ``model`` (2D of an
+    older default, e.g. with MediaPipe's landmark smoothing on, is detected again)."""
+    from posekit.pose2d.table import read_pose2d_header
+
+    header = read_pose2d_header(path)
+    return header is not None and header[1].get("model") == model
 
 
 def machine() -> str:

@@ -28,6 +28,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sync_accuracy import detector_model, made_by
 
 from posekit.calibration.imports import import_calibration
 from posekit.camera.model import CameraGroup
@@ -50,9 +51,10 @@ def load_2d(demo: Path, cache: Path) -> dict[str, Pose2D]:
 
     cache.mkdir(parents=True, exist_ok=True)
     poses = {}
+    model = detector_model()
     for cam in CAMS:
         path = cache / f"{cam}.h5"
-        if not path.is_file():
+        if not made_by(path, model):
             pose = detect_video(demo / "videos" / f"{cam}.mp4", DetectionConfig(),
                                 progress=False)
             write_pose2d(pose, path)

@@ -107,6 +107,11 @@ class DetectionConfig(Section):
     min_tracking_confidence: float = Field(
         0.5, ge=0, le=1, description="minimum landmark-tracking confidence"
     )
+    smooth_landmarks: bool = Field(
+        False, description="MediaPipe's own landmark smoothing across frames (shipped "
+        "model): a causal filter that delays keypoints; off, as posekit smooths in 3D "
+        "without delay"
+    )
 
 
 class FilterConfig(Section):

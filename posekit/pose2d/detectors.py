@@ -114,7 +114,8 @@ def _to_arrays(landmarks: Any, width: int, height: int) -> tuple[FloatArray, Flo
 
 
 class MediaPipePose:
-    """BlazePose through the legacy ``solutions`` API (shipped model, tracking mode)."""
+    """BlazePose through the legacy ``solutions`` API (shipped model, tracking mode;
+    MediaPipe's landmark smoothing as ``[detection] smooth_landmarks`` says)."""
 
     skeleton = "mediapipe33"
     keypoints = MEDIAPIPE_33.keypoints
@@ -130,11 +131,13 @@ class MediaPipePose:
                 f"{mp.__version__} wheel does not ship, and posekit never downloads models: "
                 "use model_complexity = 1 (full, shipped) or set model_path to your own "
                 ".task model file")
-        self.model = f"mediapipe {mp.__version__} {model.name} (solutions API, tracking)"
+        smoothing = "on" if cfg.smooth_landmarks else "off"
+        self.model = (f"mediapipe {mp.__version__} {model.name} (solutions API, tracking, "
+                      f"landmark smoothing {smoothing})")
         with native_notices_left_out():
             self._pose = mp.solutions.pose.Pose(
                 static_image_mode=False, model_complexity=cfg.model_complexity,
-                smooth_landmarks=True, enable_segmentation=False,
+                smooth_landmarks=cfg.smooth_landmarks, enable_segmentation=False,
                 min_detection_confidence=cfg.min_detection_confidence,
                 min_tracking_confidence=cfg.min_tracking_confidence)
             # the graph opens its models on threads of its own after this returns; a
