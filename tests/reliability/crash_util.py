@@ -28,7 +28,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,12 +113,12 @@ def hook_dir(factory: pytest.TempPathFactory) -> Path:
 
 def run_posekit(root: Path, step: str, *args: str, kill: str | None = None,
                 factory: pytest.TempPathFactory | None = None,
-                preexec: Callable[[], None] | None = None, prefix: Sequence[str] = (),
+                prefix: Sequence[str] = (),
                 timeout: float = 180.0) -> Run:
     """Run ``posekit -q STEP -p ROOT ARGS`` in its own process group; ``kill``: a kill
-    point (module docstring; ``"rename:K"`` needs ``factory``); ``preexec``: run in the
-    child before posekit starts (e.g. resource limits); ``prefix``: a command that runs
-    posekit (e.g. ``unshare``)."""
+    point (module docstring; ``"rename:K"`` needs ``factory``); ``prefix``: a command that
+    runs posekit (e.g. ``unshare``, or one that sets resource limits: no ``preexec_fn``,
+    since forking this threaded process to run Python code in the child could deadlock)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3",
                GLOG_minloglevel="2")
     env.pop("POSEKIT_TEST_KILL", None)
@@ -133,7 +133,7 @@ def run_posekit(root: Path, step: str, *args: str, kill: str | None = None,
     command = [*prefix, str(POSEKIT), "-q", step, "-p", str(root), *args]
     start = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=env, start_new_session=True, preexec_fn=preexec)
+                            env=env, start_new_session=True)
     killed = False
     try:
         out, _ = proc.communicate(timeout=delay if delay is not None else timeout)

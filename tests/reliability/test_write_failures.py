@@ -11,10 +11,9 @@ root, permissions do not stop writes, so a read-only folder is made immutable wi
 from __future__ import annotations
 
 import os
-import resource
 import shutil
-import signal
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,9 +35,15 @@ from crash_util import (
 LIMIT_BYTES = 2000  # below every step's largest output, above calibration.toml
 
 
-def _file_size_limit() -> None:
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT_BYTES, LIMIT_BYTES))
+#: runs the command after it with files limited to LIMIT_BYTES, SIGXFSZ ignored (so a write
+#: past the limit fails with EFBIG, as under `ulimit -f`; the ignored signal survives exec).
+#: A command in front, not a preexec_fn: forking this process, which runs threads (MediaPipe's
+#: jax), to run Python code in the child could deadlock.
+FILE_SIZE_LIMIT = (sys.executable, "-c",
+                   "import os, resource, signal, sys; "
+                   "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+                   f"resource.setrlimit(resource.RLIMIT_FSIZE, ({LIMIT_BYTES}, {LIMIT_BYTES})); "
+                   "os.execv(sys.argv[1], sys.argv[1:])")
 
 
 def _assert_clean_failure(output: str, step: str) -> None:
@@ -63,7 +68,7 @@ def test_a_file_size_limit_fails_the_step_cleanly(step: str, tmp_path: Path,
     root = ref.copy(tmp_path / "project")
     videos = video_hashes(root)
     before = _states(root, ref.outputs[step])
-    run = run_posekit(root, step, "--overwrite", preexec=_file_size_limit)
+    run = run_posekit(root, step, "--overwrite", prefix=FILE_SIZE_LIMIT)
     assert run.returncode == 1, run.output
     _assert_clean_failure(run.output, step)
     assert f"cannot write {root}/" in run.output, run.output
