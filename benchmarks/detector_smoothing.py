@@ -29,18 +29,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from study_parallel import cpu_name, fresh_copy
+from study_parallel import cpu_name, fresh_copy, render
 
-from posekit.demo import _rigid_fit
+from posekit.calibration.board import UNITS_PER_M
+from posekit.demo import angle_rmse
 from posekit.project import Project
+from posekit.project.layout import Trial
 from posekit.project.pipeline import run_all
-from posekit.project.steps import angles_path, pose_3d_path
+from posekit.report.data import load_results
 from posekit.skeletons import limb_joint_indices
-from posekit.synthetic.project import SyntheticProjectSpec, write_synthetic_project
-from posekit.triangulation.export import read_anipose_csv
+from posekit.synthetic.project import SyntheticProjectSpec
 
 SHIFTS = np.round(np.arange(-2.0, 2.0001, 0.05), 2)  # frames
-JOINTS = ("knee", "hip", "elbow")
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -50,14 +50,6 @@ def markdown(table: pd.DataFrame) -> str:
             for row in table.itertuples(index=False)]
     return "\n".join("| " + " | ".join(r) + " |"
                      for r in [head, ["---"] * len(head), *rows])
-
-
-def render(folder: Path, spec: SyntheticProjectSpec) -> Path:
-    if not (folder / "config.toml").is_file():
-        start = time.perf_counter()
-        write_synthetic_project(folder, spec)
-        print(f"rendered {folder} in {time.perf_counter() - start:.0f} s")
-    return folder
 
 
 def shifted(values: np.ndarray, shift: float) -> np.ndarray:
@@ -70,34 +62,20 @@ def shifted(values: np.ndarray, shift: float) -> np.ndarray:
     return values[i0] * (1 - w) + values[i1] * w
 
 
-def trial_scores(root: Path, trial_key: str) -> dict[str, float]:
-    project = Project.open(root)
-    trial = next(t for t in project.trials() if t.key == trial_key)
-    truth_dir = root / "ground-truth" / trial.session.key
-    est = read_anipose_csv(pose_3d_path(trial))
-    table = pd.read_csv(truth_dir / f"{trial.name}-points3d.csv").set_index("fnum")
-    frames = [f for f in est.fnum if f in table.index]
-    cols = [f"{k}_{a}" for k in est.keypoints for a in "xyz"]
-    truth = table.loc[frames, cols].to_numpy().reshape(len(frames), -1, 3)
-    pts = est.points[np.isin(est.fnum, frames)]
-    ok = np.isfinite(pts).all(axis=-1)
-    rot, move = _rigid_fit(pts[ok], truth[ok])
-    fitted = pts @ rot.T + move
-    err = np.linalg.norm(fitted - truth, axis=-1) * 1000.0
-    limbs = limb_joint_indices(est.keypoints)
+def trial_scores(trial: Trial) -> dict[str, float]:
+    res = load_results(trial)  # the truth comes rigidly fitted onto the 3D
+    dist = res.truth_distances()
+    if res.truth is None or dist is None:
+        raise SystemExit(f"{trial.key}: no ground truth")
+    err = dist * 1000.0 / UNITS_PER_M.get(res.units, 1.0)
+    limbs = limb_joint_indices(res.data.keypoints)
     inner = slice(5, -5)  # the ends, where the interpolation holds, are left out
-    misfit = [np.nanmean(np.linalg.norm(fitted[inner] - shifted(truth, s)[inner],
+    misfit = [np.nanmean(np.linalg.norm(res.data.points[inner] - shifted(res.truth, s)[inner],
                                         axis=-1)[:, limbs]) for s in SHIFTS]
     scores = {"MPJPE mm": float(np.nanmean(err)),
               "limb joints mm": float(np.nanmean(err[:, limbs])),
               "3D late by (frames)": -float(SHIFTS[int(np.nanargmin(misfit))])}
-    angles = pd.read_csv(angles_path(trial)).set_index("fnum")
-    true_angles = pd.read_csv(truth_dir / f"{trial.name}-angles.csv").set_index("fnum")
-    common = angles.index.intersection(true_angles.index)
-    for joint in JOINTS:
-        names = [f"{side}_{joint}" for side in ("left", "right")]
-        diff = angles.loc[common, names].to_numpy() - true_angles.loc[common, names].to_numpy()
-        scores[f"{joint} RMSE deg"] = float(np.sqrt(np.nanmean(diff ** 2)))
+    scores.update({f"{joint} RMSE deg": value for joint, value in angle_rmse(trial).items()})
     return scores
 
 
@@ -148,7 +126,7 @@ def main() -> None:
         root = run_setting(study, out / f"run-smooth-{smooth}", smooth, args.cams, args.jobs)
         for trial in Project.open(root).trials():
             rows.append({"smoothing": "on" if smooth else "off", "trial": trial.key,
-                         **trial_scores(root, trial.key)})
+                         **trial_scores(trial)})
     table = pd.DataFrame(rows)
     means = table.drop(columns="trial").groupby("smoothing", sort=False).mean()
     lines = [f"Study: {len(args.sessions)} session(s) x {', '.join(args.trials)} (seconds), "

@@ -45,18 +45,22 @@ DASK_WORKER_ENV = {
 SESSIONS = ("s1", "s2")
 
 
+def render(folder: Path, spec: SyntheticProjectSpec) -> Path:
+    """The synthetic project of ``spec`` in ``folder``, without outputs (reused when
+    ``folder`` already holds it)."""
+    if not (folder / "config.toml").is_file():
+        start = time.perf_counter()
+        write_synthetic_project(folder, spec)
+        print(f"rendered {folder} in {time.perf_counter() - start:.0f} s")
+    return folder
+
+
 def render_study(folder: Path, seconds: float) -> Path:
     """The 8-trial study without outputs (reused when ``folder`` already holds it)."""
-    if (folder / "config.toml").is_file():
-        return folder
-    spec = SyntheticProjectSpec(
+    return render(folder, SyntheticProjectSpec(
         n_cams=3, calibration_frames=60, sessions=SESSIONS,
         trials=tuple((m, m, seconds) for m in MOTIONS),
-    )
-    start = time.perf_counter()
-    write_synthetic_project(folder, spec)
-    print(f"rendered the study in {time.perf_counter() - start:.0f} s")
-    return folder
+    ))
 
 
 def cpu_name() -> str:

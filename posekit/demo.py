@@ -6,7 +6,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -89,74 +89,68 @@ def _sync_report(trials: list[Trial]) -> list[str]:
     return lines
 
 
-def _rigid_fit(src: Any, dst: Any) -> tuple[Any, Any]:
-    """Rotation and translation (no scale) best mapping points src (n, 3) onto dst."""
-    import numpy as np
-
-    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
-    u, _, vt = np.linalg.svd((dst - mu_d).T @ (src - mu_s))
-    d = np.sign(np.linalg.det(u @ vt))
-    rot = u @ np.diag([1.0, 1.0, d]) @ vt
-    return rot, mu_d - rot @ mu_s
-
-
 def _triangulation_report(trials: list[Trial]) -> list[str]:
     """3D error per trial against the true landmarks, after one rigid transform for the
     whole trial (the calibration's world frame is camera 1's, the truth's is the rig's)."""
     import numpy as np
-    import pandas as pd
 
+    from posekit.calibration.board import UNITS_PER_M
     from posekit.project.steps import pose_3d_path
+    from posekit.report.data import load_results
     from posekit.skeletons import limb_joint_indices
-    from posekit.triangulation.export import read_anipose_csv
 
     lines = []
     for trial in trials:
-        truth_file = trial.session.project.root / "ground-truth" / trial.session.key / \
-            f"{trial.name}-points3d.csv"
-        if not (truth_file.is_file() and pose_3d_path(trial).is_file()):
+        if not pose_3d_path(trial).is_file():
             continue
-        est = read_anipose_csv(pose_3d_path(trial))
-        table = pd.read_csv(truth_file).set_index("fnum")
-        cols = [f"{k}_{a}" for k in est.keypoints for a in "xyz"]
-        frames = [f for f in est.fnum if f in table.index]
-        truth = table.loc[frames, cols].to_numpy().reshape(len(frames), -1, 3)
-        pts = est.points[np.isin(est.fnum, frames)]
-        ok = np.isfinite(pts).all(axis=-1)
-        rot, shift = _rigid_fit(pts[ok], truth[ok])
-        err = np.linalg.norm(pts @ rot.T + shift - truth, axis=-1) * 1000.0  # m → mm
-        limbs = limb_joint_indices(est.keypoints)
+        res = load_results(trial)
+        dist = res.truth_distances()
+        if res.truth is None or dist is None:
+            continue
+        err = dist * 1000.0 / UNITS_PER_M.get(res.units, 1.0)  # → mm
+        frames = np.isfinite(res.truth).all(axis=-1).any(axis=1)  # those the truth has
+        ok = np.isfinite(res.data.points[frames]).all(axis=-1)
+        limbs = limb_joint_indices(res.data.keypoints)
         lines.append(f"triangulate ({trial.key}): MPJPE {np.nanmean(err):.1f} mm (limb joints "
-                     f"{np.nanmean(err[:, limbs]):.1f} mm) over {len(frames)} frames, "
+                     f"{np.nanmean(err[:, limbs]):.1f} mm) over {int(frames.sum())} frames, "
                      f"{100 * ok.mean():.0f} % of points reconstructed")
     return lines
 
 
-def _angles_report(trials: list[Trial]) -> list[str]:
-    """RMSE of the angles that the ground truth also has (same names), per trial."""
+def angle_rmse(trial: Trial, joints: tuple[str, ...] = ("knee", "hip", "elbow")
+               ) -> dict[str, float]:
+    """RMSE (degrees) of the trial's angles against the ground truth per joint, left and
+    right pooled, for the joints whose angles both files have; {} without either file."""
     import numpy as np
     import pandas as pd
 
     from posekit.project.steps import angles_path
+    from posekit.report.data import truth_path
 
+    truth_file = truth_path(trial, "angles")
+    if not (truth_file.is_file() and angles_path(trial).is_file()):
+        return {}
+    est = pd.read_csv(angles_path(trial)).set_index("fnum")
+    truth = pd.read_csv(truth_file).set_index("fnum")
+    frames = est.index.intersection(truth.index)
+    out = {}
+    for joint in joints:
+        cols = [c for c in (f"left_{joint}", f"right_{joint}")
+                if c in est.columns and c in truth.columns]
+        if cols:
+            diff = est.loc[frames, cols].to_numpy() - truth.loc[frames, cols].to_numpy()
+            out[joint] = float(np.sqrt(np.nanmean(diff ** 2)))
+    return out
+
+
+def _angles_report(trials: list[Trial]) -> list[str]:
+    """RMSE of the angles that the ground truth also has (same names), per trial."""
     lines = []
     for trial in trials:
-        truth_file = trial.session.project.root / "ground-truth" / trial.session.key / \
-            f"{trial.name}-angles.csv"
-        if not (truth_file.is_file() and angles_path(trial).is_file()):
-            continue
-        est = pd.read_csv(angles_path(trial)).set_index("fnum")
-        truth = pd.read_csv(truth_file).set_index("fnum")
-        frames = est.index.intersection(truth.index)
-        parts = []
-        for joint in ("knee", "hip", "elbow"):
-            cols = [c for c in (f"left_{joint}", f"right_{joint}")
-                    if c in est.columns and c in truth.columns]
-            if cols:
-                diff = est.loc[frames, cols].to_numpy() - truth.loc[frames, cols].to_numpy()
-                parts.append(f"{joint} {np.sqrt(np.nanmean(diff ** 2)):.1f}°")
-        if parts:
-            lines.append(f"angles ({trial.key}): RMSE " + ", ".join(parts))
+        rmse = angle_rmse(trial)
+        if rmse:
+            lines.append(f"angles ({trial.key}): RMSE "
+                         + ", ".join(f"{joint} {value:.1f}°" for joint, value in rmse.items()))
     return lines
 
 

@@ -126,11 +126,18 @@ class TrialResults:
     def fps(self) -> float:
         return float(self.quality.get("fps") or 30.0)
 
-    def truth_error(self) -> float | None:
-        """Mean per-joint distance to the ground truth, in ``units`` (None without it)."""
+    def truth_distances(self) -> FloatArray | None:
+        """Distance of each point (frames, keypoints) to the ground truth, in ``units``
+        (None without it)."""
         if self.truth is None:
             return None
-        err = np.linalg.norm(self.data.points - self.truth, axis=-1)
+        return np.asarray(np.linalg.norm(self.data.points - self.truth, axis=-1))
+
+    def truth_error(self) -> float | None:
+        """Mean per-joint distance to the ground truth, in ``units`` (None without it)."""
+        err = self.truth_distances()
+        if err is None:
+            return None
         return float(np.nanmean(err)) if np.isfinite(err).any() else None
 
 

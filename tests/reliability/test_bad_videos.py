@@ -33,7 +33,6 @@ from videos_util import (
     write_placeholders,
 )
 
-from posekit.demo import _rigid_fit
 from posekit.io.video import iter_frames
 from posekit.pose2d.detectors import NATIVE_NOISE, NATIVE_NOTICES_VARIABLE
 from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
@@ -41,6 +40,7 @@ from posekit.project.layout import Project
 from posekit.project.pipeline import run_all
 from posekit.project.runner import run_step
 from posekit.project.steps import pose_3d_path, read_trial_2d
+from posekit.report.data import rigid_fit
 from posekit.report.labels import reprojections
 from posekit.skeletons import limb_joint_indices
 from posekit.triangulation.export import read_anipose_csv
@@ -351,8 +351,8 @@ def _limb_errors(trial: Any, n_frames: int) -> tuple[np.ndarray, np.ndarray, lis
     limbs = limb_joint_indices(est.keypoints)
     pts = est.points[:, limbs]
     ok = np.isfinite(pts).all(axis=-1)
-    rot, shift = _rigid_fit(pts[ok], truth[:, limbs][ok])
-    return np.linalg.norm(pts @ rot.T + shift - truth[:, limbs], axis=-1) * 1000, ok, limbs
+    return np.linalg.norm(rigid_fit(pts, truth[:, limbs]) - truth[:, limbs], axis=-1) * 1000, \
+        ok, limbs
 
 
 def _example_with_cam2_dropping_frames(tmp_path: Path) -> tuple[Path, Path, list[Any]]:
