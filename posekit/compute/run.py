@@ -51,14 +51,20 @@ class _Meter:
                         disable=not progress or total == 0)
         self.start = time.perf_counter()
         self.frames = 0
+        self.detected = self.start
         self.failed = 0
 
     def update(self, outcome: Outcome) -> None:
-        self.frames += outcome.frames
         self.failed += outcome.status == "failed"
-        rate = self.frames / max(time.perf_counter() - self.start, 1e-9)
-        postfix = f"{rate:.0f} frames/s" + (f", {self.failed} failed" if self.failed else "")
-        self.bar.set_postfix_str(postfix, refresh=False)
+        if outcome.frames:
+            # the rate of the detection: up to the last video detected, so that it does
+            # not fall while the later steps run, and not shown before any video is done
+            self.frames += outcome.frames
+            self.detected = time.perf_counter()
+        parts = [f"{self.frames / max(self.detected - self.start, 1e-9):.0f} frames/s"
+                 ] if self.frames else []
+        parts += [f"{self.failed} failed"] if self.failed else []
+        self.bar.set_postfix_str(", ".join(parts), refresh=False)
         self.bar.update()
 
     def close(self) -> None:

@@ -250,3 +250,21 @@ def test_partial_files_of_the_run_are_removed(anipose_project: Path) -> None:
         path.write_text("x")
     assert sorted(remove_partials(graph.tasks)) == sorted([stale, plot])
     assert other.exists() and kept.exists()
+
+
+def test_the_progress_bar_shows_the_detection_rate_only_once_a_video_is_done() -> None:
+    from posekit.compute.run import Outcome, _Meter
+
+    meter = _Meter(total=3, progress=True)
+    try:
+        meter.update(Outcome("done"))  # a calibration: no video frames
+        assert "frames/s" not in str(meter.bar.postfix or "")
+        meter.update(Outcome("done", frames=120))
+        assert "frames/s" in str(meter.bar.postfix)
+        detected = meter.detected
+        time.sleep(0.05)
+        meter.update(Outcome("failed", "boom"))  # a later step: the rate stays
+        assert meter.detected == detected
+        assert str(meter.bar.postfix).endswith("1 failed")
+    finally:
+        meter.close()
