@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Literal, cast
 
@@ -162,6 +162,14 @@ def _did_you_mean(name: str, keypoints: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+#: keypoints of other skeletons that stand in for a MediaPipe keypoint missing from the 3D
+#: in posekit's *default* angles: OpenPose's BODY_25 and BODY_25B and HALPE-26 mark the big
+#: toe where MediaPipe marks the foot's tip (``foot_index``), so their default ankle angle is
+#: knee, ankle, big toe
+STAND_INS: dict[str, str] = {f"{side}_foot_index": f"{side}_big_toe"
+                             for side in ("left", "right")}
+
+
 def angles_for(
     config: Config,
     keypoints: Sequence[str],
@@ -171,7 +179,8 @@ def angles_for(
     """The definitions of ``config`` that ``keypoints`` (a 3D file's) can compute, and the
     default ones skipped because that file lacks their keypoints.
 
-    posekit's default MediaPipe definitions are skipped when the keypoints are missing
+    posekit's default MediaPipe definitions use a :data:`STAND_INS` keypoint in place of
+    a missing one where the 3D has it, and are skipped when keypoints are still missing
     (the 3D may come from another skeleton); any other definition naming a missing
     keypoint is a ConfigError naming the angle, the keypoint, the closest keypoint names
     and the keypoints available. With ``config_files`` (the cascade ``config`` was loaded
@@ -186,7 +195,11 @@ def angles_for(
         if not missing:
             usable.append(d)
         elif is_default(d):
-            skipped.append(d)
+            stand_in = tuple(STAND_INS.get(k, k) if k in missing else k for k in d.keypoints)
+            if all(k in available for k in stand_in):
+                usable.append(replace(d, keypoints=stand_in))
+            else:
+                skipped.append(d)
         else:
             where = (key_source(config_files, ("angles", d.name)) if config_files else None)
             raise ConfigError(

@@ -10,7 +10,7 @@ from posekit.angles.definitions import angles_for, parse_angles, parse_definitio
 from posekit.config import load_config
 from posekit.config.schema import DEFAULT_ANGLES, Config
 from posekit.errors import ConfigError
-from posekit.skeletons import MEDIAPIPE_33
+from posekit.skeletons import BODY_25, BODY_25B, COCO_17, HALPE_26, MEDIAPIPE_33
 
 KPS = ["hip", "knee", "ankle", "toe"]
 
@@ -107,6 +107,20 @@ def test_default_angles_without_their_keypoints_are_skipped() -> None:
     own = Config(angles={**DEFAULT_ANGLES, "left_ankle": ["left_knee", "left_ankle", "toe"]})
     with pytest.raises(ConfigError, match="left_ankle: keypoint 'toe'"):
         angles_for(own, kps)
+
+
+@pytest.mark.parametrize("skeleton", [BODY_25, BODY_25B, HALPE_26])
+def test_default_ankle_angles_use_the_big_toe_of_skeletons_without_foot_index(skeleton
+                                                                             ) -> None:
+    """OpenPose's and HALPE's 3D have no foot_index but a big toe: every default angle is
+    computed, the ankles from knee, ankle and big toe."""
+    defs, skipped = angles_for(Config(), skeleton.keypoints)
+    assert not skipped and len(defs) == len(DEFAULT_ANGLES)
+    ankle = {d.name: d.keypoints for d in defs}
+    assert ankle["left_ankle"] == ("left_knee", "left_ankle", "left_big_toe")
+    assert ankle["right_ankle"] == ("right_knee", "right_ankle", "right_big_toe")
+    _, skipped = angles_for(Config(), COCO_17.keypoints)  # no foot keypoint at all
+    assert sorted(d.name for d in skipped) == ["left_ankle", "right_ankle"]
 
 
 def test_anipose_config_loads_unchanged(tmp_path: Path) -> None:
