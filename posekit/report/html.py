@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.io as pio
 
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
@@ -97,8 +98,9 @@ class _Figures:
 
     def __call__(self, fig: Any, name: str) -> str:
         self.count += 1
-        out: str = fig.to_html(full_html=False, include_plotlyjs=self.count == 1,
-                               div_id=name, auto_play=False,
+        # plain-dict figures (the 3D viewer) are built valid; plotly's own are validated
+        out: str = pio.to_html(fig, full_html=False, include_plotlyjs=self.count == 1,
+                               div_id=name, auto_play=False, validate=False,
                                config={"displaylogo": False, "responsive": True})
         return out
 
