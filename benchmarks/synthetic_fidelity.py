@@ -3,7 +3,8 @@
 1. Person videos vs MediaPipe. Each motion of :mod:`posekit.synthetic.motions` is rendered
    for rigs of 4 and 6 cameras (:func:`~posekit.synthetic.render_person.render_person_videos`)
    and the real BlazePose full model (MediaPipe legacy ``Pose``, video mode,
-   ``model_complexity=1``) runs on every decoded frame. Per camera: detection rate and, per
+   ``model_complexity=1``, landmark smoothing as posekit's default ``[detection]
+   smooth_landmarks``) runs on every decoded frame. Per camera: detection rate and, per
    joint group (shoulders, elbows, wrists, hips, knees, ankles; left and right pooled), the
    share of detected landmarks within 5 % of the image height of the projected ground truth
    and their median error in pixels. Rendering (with mp4 encoding) and MediaPipe are timed.
@@ -38,6 +39,7 @@ import mediapipe as mp
 import numpy as np
 
 from posekit.camera.model import Camera
+from posekit.config.schema import DetectionConfig
 from posekit.io.atomic import write_text_atomic
 from posekit.io.video import iter_frames
 from posekit.skeletons import MEDIAPIPE_33
@@ -78,7 +80,10 @@ def run_mediapipe(path: Path, size: tuple[int, int]) -> tuple[list[np.ndarray | 
     width, height = size
     poses: list[np.ndarray | None] = []
     seconds = 0.0
-    with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1) as pose:
+    # as `posekit detect` runs it (landmark smoothing per [detection] smooth_landmarks)
+    smooth = DetectionConfig().smooth_landmarks
+    with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1,
+                                smooth_landmarks=smooth) as pose:
         for frame in iter_frames(path):
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             start = time.perf_counter()
