@@ -259,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
         f"OpenCV {cv2.__version__}, mediapipe {mp.__version__}, numpy {np.__version__}, "
         f"Python {platform.python_version()}, {os.cpu_count()} CPU cores. Person clips: "
         f"{duration:g} s at {FPS:g} fps ({int(duration * FPS) + 1} frames), seed {args.seed}; "
-        "MediaPipe Pose video mode, model_complexity=1.",
+        "MediaPipe Pose video mode, model_complexity=1, landmark smoothing "
+        f"{'on' if DetectionConfig().smooth_landmarks else 'off'}.",
         person_tables(person_benchmark(out / "person", args.cams, args.motions, duration,
                                        args.seed))]
     if not args.skip_charuco:
