@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_path
@@ -223,8 +224,8 @@ def _concat(parts: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFra
     return pd.concat(parts, ignore_index=True)[list(columns)]
 
 
-def summarize(project: Project, session: str | None = None, trial: str | None = None
-              ) -> Summary:
+def summarize(project: Project, session: str | None = None, trial: str | None = None,
+              progress: bool = True) -> Summary:
     """Write the project's summary tables (module docstring) for the selected trials.
 
     Trials without a 3D file or angles are left out and listed in the result; a project
@@ -240,7 +241,8 @@ def summarize(project: Project, session: str | None = None, trial: str | None = 
     result = Summary(summaries_dir(project))
     angle_parts, q_parts, q_long_parts = [], [], []
     trial_rows: list[dict[str, Any]] = []
-    for tr in trials:
+    for tr in tqdm(trials, desc="summarize", unit="trial",
+                   disable=not progress or len(trials) < 2):
         has_angles, has_3d = angles_path(tr).is_file(), pose_3d_path(tr).is_file()
         if has_angles:
             angle_parts.append(angle_frame_table(tr))

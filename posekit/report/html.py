@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.io as pio
+from tqdm import tqdm
 
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
@@ -294,13 +295,14 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
                                                         table))
 
 
-def run_reports(project: Project, session: str | None = None, trial: str | None = None
-                ) -> ReportRun:
+def run_reports(project: Project, session: str | None = None, trial: str | None = None,
+                progress: bool = True) -> ReportRun:
     """Write the report of every selected trial that has 3D, then the index. A trial that
     fails is logged and listed on the index; the others go on."""
     heads: dict[str, tuple[Path, dict[str, Any]]] = {}
     failed: dict[str, str] = {}
-    for tr in project.trials(session, trial):
+    trials = project.trials(session, trial)
+    for tr in tqdm(trials, desc="report", unit="trial", disable=not progress or len(trials) < 2):
         try:
             heads[tr.key] = trial_report(tr)
         except PosekitError as exc:

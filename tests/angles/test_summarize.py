@@ -31,6 +31,7 @@ def summarized(study: Study) -> Study:
     result = invoke("summarize", "-p", str(study.root))
     assert result.exit_code == 0, result.output
     assert "4 trial(s) with angles, 4 with 3D" in result.output
+    assert "summarize: 100%" in result.stderr  # a progress bar over the 5 trials
     assert f"angles_summary.csv / .parquet: {4 * N_ANGLES} rows" in result.output
     assert "no 3D or angles (run `posekit triangulate` and `posekit angles`): s2/t3" \
         in result.output
