@@ -13,6 +13,7 @@ from posekit.calibration.detect import CameraDetections, detect_all, sample_fram
 from posekit.calibration.report import write_report
 from posekit.camera.toml_io import save_calibration
 from posekit.config.loader import read_toml
+from posekit.config.schema import TriangulationConfig
 from posekit.errors import CalibrationError, ConfigError, PosekitError, ProjectError
 from posekit.io.video import check_video_file, probe_video
 from posekit.project.layout import natural_key, video_extensions
@@ -103,12 +104,22 @@ def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
                     "(imported, or made from recordings since removed) is kept as it is",
                     cs.key, cs.folder)
         return cs.output
+    regex = cs.config.triangulation.cam_regex
+    unmatched = cs.unmatched_videos()
+    left_out = (f"{', '.join(p.name for p in unmatched)}: no camera name found in "
+                f"{'this name' if len(unmatched) == 1 else 'these names'} by cam_regex "
+                f"{regex!r}, so {'it is' if len(unmatched) == 1 else 'they are'} left out; "
+                "rename them as the trials' videos are named"
+                + (" (e.g. calibration-camA.mp4)" if regex == TriangulationConfig().cam_regex
+                   else "") + ", or set [triangulation] cam_regex") if unmatched else ""
     if len(sources) < 2:
         found = ", ".join(f"{k}: {v.name}" for k, v in sources.items()) or "nothing"
         raise ProjectError(
             f"{cs.folder}: found {found}; calibration needs a recording per camera from at "
-            f"least two cameras (videos named to match cam_regex "
-            f"{cs.config.triangulation.cam_regex!r}, or one sub-folder of images per camera)")
+            f"least two cameras (videos named to match cam_regex {regex!r}, or one "
+            "sub-folder of images per camera)" + (f". {left_out}" if left_out else ""))
+    if left_out:
+        log.warning("%s: %s", cs.key, left_out)
     board = configured_board(cs)
     log.info("%s: %d cameras, %s", cs.key, len(sources), board.describe())
     warned: list[str] = []

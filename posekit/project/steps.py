@@ -87,6 +87,17 @@ class CalibrationSet:
                         add(split[1] if split else path.name, source)
         return dict(sorted(found.items(), key=lambda kv: natural_key(kv[0])))
 
+    def unmatched_videos(self) -> list[Path]:
+        """Videos directly in the calibration folder whose names ``cam_regex`` finds no
+        camera in, so that :meth:`videos` leaves them out (natural order)."""
+        if not self.folder.is_dir():
+            return []
+        exts = video_extensions(self.config)
+        regex = self.config.triangulation.cam_regex
+        return [p for p in sorted(self.folder.iterdir(), key=lambda p: natural_key(p.name))
+                if not p.name.startswith(".") and p.is_file()
+                and p.suffix.lstrip(".").lower() in exts and split_camera(p.stem, regex) is None]
+
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 

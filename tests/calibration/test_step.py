@@ -100,6 +100,24 @@ def test_one_camera_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "at least two cameras" in result.output
 
 
+def test_calibration_videos_without_a_camera_name_are_named(tmp_path: Path) -> None:
+    """Videos that cam_regex finds no camera in are not silently dropped: the error (fewer
+    than two cameras left) or a warning names them and says what to do."""
+    root = _copy(tmp_path / "p")
+    folder = root / "calibration"
+    for video in ("calib-cam2.mp4", "calib-cam3.mp4"):
+        (folder / video).rename(folder / video.replace("-cam", "_"))
+    result = CliRunner().invoke(cli, ["calibrate", "-p", str(root)])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "calib_2.mp4, calib_3.mp4: no camera name found in these names by cam_regex" in text
+    assert "rename them" in text and "[triangulation] cam_regex" in text
+    (folder / "calib_2.mp4").rename(folder / "calib-cam2.mp4")
+    cs = CalibrationSet(Project.open(root), root)
+    assert [p.name for p in cs.unmatched_videos()] == ["calib_3.mp4"]
+    assert list(cs.videos()) == ["cam1", "cam2"]
+
+
 def test_draw_board_and_import(tmp_path: Path) -> None:
     root = _copy(tmp_path / "p")
     out = tmp_path / "board.png"
