@@ -22,9 +22,11 @@ from posekit.sync.geometry import (
     anchored_errors,
     clean_keypoints,
     geometry_offsets,
+    joint_subframe,
     lag_correction,
     refine_offsets,
     residual_error,
+    rounding_factor,
 )
 from posekit.sync.motion import motion_offsets
 from posekit.sync.step import read_sync
@@ -149,6 +151,41 @@ def test_lag_correction_measures_the_frames_off() -> None:
     # the anchors' points at the wrong instants: no estimate is better than a wrong one
     far = dict(trial.offsets, cam3=true + 500)
     assert np.isnan(lag_correction(trial.group, others, far, xy, "cam3", true + 500)[0])
+
+
+def test_subframe_errors_see_keypoints_that_disagree() -> None:
+    """A detector whose timing differs from keypoint to keypoint (here cam2's wrists 3
+    frames late, its other keypoints on time): the joint sub-frame offset's standard
+    error (a jackknife over the keypoints) says how much the estimate depends on which
+    keypoints there are, far more than the slope's own formula, which sees only the
+    scatter of the observations; on clean 2D it stays small."""
+    trial = make_sync_trial(n_cams=4, fps=30.0, duration=10.0, seed=3, noise_px=1.0,
+                            outlier_rate=0.0, dropout_rate=0.0)
+    names = [trial.poses["cam1"].keypoints[i] for i in _columns(trial.poses["cam1"])]
+    cams = list(trial.poses)
+    clean = {c: _valid(p) for c, p in trial.poses.items()}
+    late = dict(clean)
+    late["cam2"] = clean["cam2"].copy()
+    wrists = [i for i, n in enumerate(names) if n.endswith("wrist")]
+    late["cam2"][3:, wrists] = clean["cam2"][:-3, wrists]
+    late["cam2"][:3, wrists] = np.nan
+    for xy, small in ((clean, True), (late, False)):
+        fine = joint_subframe(trial.group, xy, trial.offsets, "cam1", cams, 300)
+        _, formula = lag_correction(trial.group, ["cam1", "cam3", "cam4"], trial.offsets,
+                                    xy, "cam2", trial.offsets["cam2"])
+        value, sigma = fine["cam2"]
+        if small:
+            assert sigma < 0.05 and abs(value - trial.offsets["cam2"]) < 0.1, fine
+        else:
+            assert sigma > 0.1 and sigma > 3 * formula, (fine, formula)
+
+
+def test_rounding_factor_weighs_the_margin_by_the_standard_error() -> None:
+    assert rounding_factor(0.3, 0.05) == 1.0  # a quarter frame or more: sure
+    assert rounding_factor(0.1, 0.05) == pytest.approx(0.4)
+    assert rounding_factor(0.3, 0.2) == pytest.approx(0.75)  # 1.5 SE of margin, not 2
+    assert rounding_factor(0.3, float("nan")) == 1.0
+    assert rounding_factor(0.0, 0.01) == 0.0  # exactly half a frame
 
 
 def test_clean_keypoints_undoes_swaps_and_drops_outliers() -> None:
