@@ -299,13 +299,20 @@ def label_3d_proj_command(project_dir: Path, session: str | None, trial: str | N
 @cli.command()
 @project_option
 @selection_options
-def report(project_dir: Path, session: str | None, trial: str | None) -> None:
+@jobs_option
+def report(project_dir: Path, session: str | None, trial: str | None, jobs: int | None
+           ) -> None:
     """One self-contained HTML report per trial and an index page linking them."""
+    import os
+
     from posekit.project import Project
     from posekit.report.html import run_reports
 
     with domain_errors():
-        result = run_reports(Project.open(project_dir), session, trial)
+        project = Project.open(project_dir)
+        wanted = project.config.compute.jobs if jobs is None else jobs
+        result = run_reports(project, session, trial,
+                             workers=wanted or os.cpu_count() or 1)
     for key, path in result.reports.items():
         click.echo(f"{key}: {path}")
     click.echo(f"index: {result.index}")

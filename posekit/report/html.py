@@ -15,8 +15,10 @@ import base64
 import html
 import json
 import logging
+import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,18 +297,47 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
                                                         table))
 
 
+def _report_or_error(trial: Trial) -> tuple[Path, dict[str, Any]] | str:
+    """:func:`trial_report`, or the message of the :class:`PosekitError` that stopped it
+    (what a worker process sends back)."""
+    try:
+        return trial_report(trial)
+    except PosekitError as exc:
+        return str(exc)
+
+
+def _reports(trials: Sequence[Trial], workers: int
+             ) -> Iterator[tuple[Trial, tuple[Path, dict[str, Any]] | str]]:
+    """Each trial's report (or error message) in the trials' order, ``workers`` trials at
+    a time in spawned processes (1: one after the other, here)."""
+    if workers <= 1 or len(trials) < 2:
+        for tr in trials:
+            yield tr, _report_or_error(tr)
+        return
+    context = multiprocessing.get_context("spawn")  # fork is unsafe with threaded libraries
+    with ProcessPoolExecutor(max_workers=min(workers, len(trials)), mp_context=context) as pool:
+        futures = [pool.submit(_report_or_error, tr) for tr in trials]
+        for tr, future in zip(trials, futures, strict=True):
+            try:
+                yield tr, future.result()
+            except Exception as exc:  # a bug, or a worker that died: keep the others going
+                yield tr, f"unexpected {type(exc).__name__}: {exc}"
+
+
 def run_reports(project: Project, session: str | None = None, trial: str | None = None,
-                progress: bool = True) -> ReportRun:
-    """Write the report of every selected trial that has 3D, then the index. A trial that
-    fails is logged and listed on the index; the others go on."""
+                progress: bool = True, workers: int = 1) -> ReportRun:
+    """Write the report of every selected trial that has 3D, ``workers`` trials at a
+    time, then the index. A trial that fails is logged and listed on the index; the
+    others go on. The pages do not depend on ``workers``."""
     heads: dict[str, tuple[Path, dict[str, Any]]] = {}
     failed: dict[str, str] = {}
     trials = project.trials(session, trial)
-    for tr in tqdm(trials, desc="report", unit="trial", disable=not progress or len(trials) < 2):
-        try:
-            heads[tr.key] = trial_report(tr)
-        except PosekitError as exc:
-            log.error("report %s: %s", tr.key, exc)
-            failed[tr.key] = str(exc)
+    for tr, made in tqdm(_reports(trials, workers), total=len(trials), desc="report",
+                         unit="trial", disable=not progress or len(trials) < 2):
+        if isinstance(made, str):
+            log.error("report %s: %s", tr.key, made)
+            failed[tr.key] = made
+        else:
+            heads[tr.key] = made
     index = write_index(project, heads, failed)
     return ReportRun(index, {k: p for k, (p, _) in heads.items()}, failed)

@@ -139,3 +139,27 @@ def test_report_shows_each_cameras_detection(example_trial: Trial, tmp_path: Pat
             ) in warnings
     assert "<b>sync</b>: cam3: no person detected in any frame of squat-cam3.h5" in warnings
     assert "<b>triangulate</b>: camera cam3: no person detected" in warnings
+
+
+def test_reports_made_in_worker_processes_are_the_same_pages(example_trial: Trial,
+                                                            tmp_path: Path) -> None:
+    """`posekit report --jobs 2` writes, byte for byte, the pages of `--jobs 1`, and still
+    lists a trial without 3D as failed while the others are written."""
+    root = tmp_path / "copy"
+    shutil.copytree(example_trial.session.project.root, root,
+                    ignore=shutil.ignore_patterns("reports"))
+    session = root / "session1"
+    for path in sorted(session.rglob("squat*")):  # a second trial with the same outputs
+        shutil.copy2(path, path.with_name(path.name.replace("squat", "again", 1)))
+    for path in sorted((session / "videos-raw").glob("squat-*")):  # a third without 3D
+        shutil.copy2(path, path.with_name(path.name.replace("squat", "bare", 1)))
+    pages = {}
+    for jobs in ("1", "2"):
+        shutil.rmtree(root / "reports", ignore_errors=True)
+        res = CliRunner().invoke(cli, ["report", "-p", str(root), "--jobs", jobs])
+        assert res.exit_code == 1 and "session1/bare" in res.output, res.output
+        pages[jobs] = {p.relative_to(root): p.read_bytes()
+                       for p in sorted((root / "reports").rglob("*")) if p.is_file()}
+    assert pages["1"] == pages["2"]
+    names = {p.name for p in pages["2"]}
+    assert {"again.html", "squat.html", "index.html"} <= names and "bare.html" not in names
