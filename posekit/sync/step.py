@@ -109,7 +109,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
     confidence = {c: est.confidence.get(c, 0.0) for c in cams}
     method = "motion"
     rivals: dict[str, int] = {}
-    between: dict[str, float] = {}  # sub-frame offsets whose rounding is in doubt
+    between: dict[str, tuple[float, float]] = {}  # sub-frame offsets (± SE) in doubt
     still: dict[str, float] = {}  # how clearly each camera sees a movement (geometry)
     cs = calibration_set(trial)
     if cs is not None and cs.output.is_file():
@@ -131,7 +131,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
             subframe = {c: round(v, 2) for c, (v, _) in geo.subframe.items()
                         if c not in fixed}
             rivals, still = geo.rivals, geo.still_fit
-            between = {c: v for c, (v, _) in geo.subframe.items()  # only that in doubt
+            between = {c: (v, se) for c, (v, se) in geo.subframe.items()  # only that in doubt
                        if certainty[c] >= LOW_CONFIDENCE and geo.rounding.get(c, 1.0) < 1.0}
             method = "motion + geometry"
         else:
@@ -201,13 +201,13 @@ def camera_confidence(motion: MotionSync, geo: GeometrySync, cameras: Sequence[s
 
 
 def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
-                           between: Mapping[str, float], still: Mapping[str, float],
+                           between: Mapping[str, tuple[float, float]], still: Mapping[str, float],
                            reference: str, moving: Mapping[str, float]) -> str:
     """Why camera ``cam``'s ``offset`` is in doubt, and what to do, for its warning: the
     ``reference`` camera or ``cam`` sees no movement (``still``: the geometry's still fits;
     ``moving``: the motion signals' movement shares), another offset fits as well
     (``rivals``), the geometry puts it between whole frames (``between``: its sub-frame
-    offset), or the camera sees little movement or a flat curve."""
+    offset and its standard error), or the camera sees little movement or a flat curve."""
     if still and max(still.values()) < LOW_CONFIDENCE:  # no view's movement confirmed
         return ("the geometry cannot confirm that the cameras see the same movement: in "
                 "at least one view the person stands still, or the picture is frozen or "
@@ -234,9 +234,10 @@ def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
                 "cycling: one cycle looks like the next); check the plot, record a distinct "
                 f"movement (a jump or a clap) at the start, or set [sync] offsets.{cam}")
     if cam in between:
-        value = between[cam]
-        return (f"the geometry places this camera {value:+.2f} frames from the reference, "
-                f"between whole frames, so offsets {floor(value):+d} and "
+        value, se = between[cam]
+        spread = f" ± {se:.2f}" if np.isfinite(se) else ""
+        return (f"the geometry places this camera {value:+.2f}{spread} frames from the "
+                f"reference, between whole frames, so offsets {floor(value):+d} and "
                 f"{floor(value) + 1:+d} fit about equally well and either is up to about "
                 "half a frame off, which matters only for fast movements (cameras that are "
                 "not hardware-synchronised start a fraction of a frame apart, and a detector "

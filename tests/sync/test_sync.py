@@ -399,6 +399,7 @@ def test_a_camera_half_a_frame_out_is_warned_about_as_such(tmp_path: Path) -> No
     assert len(warnings) == 1 and warnings[0].startswith(f"cam2: offset {found['cam2']} has "
                                                          "low confidence"), warnings
     assert "between whole frames, so offsets +10 and +11 fit about equally well" in warnings[0]
+    assert re.search(r"places this camera \+10\.\d\d ± 0\.\d\d frames from", warnings[0])
     assert "if you know the true offset, set [sync] offsets.cam2" in warnings[0]
     assert "out of view" not in warnings[0]
 
