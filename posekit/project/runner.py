@@ -150,11 +150,23 @@ def paths_freshness(outputs: Sequence[Path], sources: Sequence[Path]) -> Freshne
 
 
 def freshness(step: Step, unit: Unit) -> Freshness:
-    """Whether ``unit``'s outputs for ``step`` exist and are newer than every input."""
+    """Whether ``unit``'s outputs for ``step`` exist and are newer than every input, and
+    were made from the trial's cameras as they are now (``step.made_from``)."""
     outputs = step.outputs(unit)
     if not outputs or not all(_finished(p) for p in outputs):
         return "missing"  # without listing the inputs, which may raise
-    return paths_freshness(outputs, [*step.inputs(unit), *unit.config_files])
+    state = paths_freshness(outputs, [*step.inputs(unit), *unit.config_files])
+    return "outdated" if state == "done" and not same_cameras(step, unit) else state
+
+
+def same_cameras(step: Step, unit: Unit) -> bool:
+    """False when ``step``'s outputs of trial ``unit`` record that they were made from
+    other cameras than the trial has now (a camera's video removed or renamed), which
+    no file time shows; True otherwise (nothing recorded, or not a trial step)."""
+    if step.made_from is None or not isinstance(unit, Trial):
+        return True
+    recorded = step.made_from(unit)
+    return recorded is None or set(recorded) == set(unit.cameras)
 
 
 def units_for(step: Step, trials: Sequence[Trial],

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+
+import toml
 
 from posekit.config import Config, load_config
 from posekit.errors import ProjectError
@@ -530,6 +533,18 @@ def _pose_2d_all(trial: Trial) -> list[Path]:
     return [pose_2d_path(trial, cam) for cam in trial.cameras]
 
 
+def _recorded_cameras(path: Path, table: str) -> list[str] | None:
+    """The camera names of ``table`` in a step's record ``path`` (a sync TOML or a
+    quality JSON); None when the file or the table cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else toml.loads(text)
+        names = data[table]
+    except (OSError, ValueError, KeyError, TypeError, toml.TomlDecodeError):
+        return None
+    return [str(n) for n in names] if isinstance(names, dict) else None
+
+
 @dataclass(frozen=True)
 class Step:
     """One pipeline step."""
@@ -543,6 +558,10 @@ class Step:
     #: "module:function(units, overwrite, jobs, progress)" yielding (unit, error, seconds):
     #: runs all units that need work at once (in parallel), instead of ``func`` per unit
     batch: str | None = None
+    #: the cameras a trial's outputs say they were made from (None: not recorded): when
+    #: they are not the trial's cameras now (a video removed, say), the outputs are out
+    #: of date although no input is newer
+    made_from: Callable[[Trial], list[str] | None] | None = None
 
     @property
     def available(self) -> bool:
@@ -576,12 +595,14 @@ STEPS: dict[str, Step] = {
             inputs=lambda t: [*_pose_2d_all(t), *_calib_output(t)],
             outputs=lambda t: [sync_path(t)],
             func="posekit.sync.step:run",
+            made_from=lambda t: _recorded_cameras(sync_path(t), "offsets"),
         ),
         Step(
             "triangulate", "3D keypoints from 2D, calibration and offsets", "trial",
             inputs=lambda t: [*_pose_2d_all(t), *_calib_output(t), sync_path(t)],
             outputs=lambda t: [pose_3d_path(t)],
             func="posekit.triangulation.step:run",
+            made_from=lambda t: _recorded_cameras(pose_3d_quality_path(t), "cameras"),
         ),
         Step(
             "angles", "joint angles from the 3D keypoints", "trial",

@@ -95,3 +95,28 @@ def test_unavailable_step_is_reported_not_run(anipose_project: Path,
     summary = run_step("later", project, project.trials(), progress=False)
     assert summary.unavailable and not summary.ok
     assert {r.status for r in summary.results} == {"unavailable"}
+
+
+def test_outputs_made_from_other_cameras_are_outdated(anipose_project: Path) -> None:
+    """A sync file or 3D made while the trial had another camera (its video since removed
+    or renamed) is out of date, though no input is newer; run-all's graph redoes it."""
+    import json
+
+    from posekit.compute.graph import build_graph
+    from posekit.project.steps import pose_3d_path, pose_3d_quality_path, sync_path
+
+    project = Project.open(anipose_project)
+    (walk,) = project.trials(trial="walk")
+    for cams, state in (("ABC", "done"), ("ABCD", "outdated"), ("AB", "outdated")):
+        sync_path(walk).parent.mkdir(parents=True, exist_ok=True)
+        sync_path(walk).write_text("[offsets]\n" + "".join(f"{c} = 0\n" for c in cams))
+        assert freshness(STEPS["sync"], walk) == state, cams
+        tasks = build_graph([walk], ["sync"]).tasks
+        assert len(tasks) == (state == "outdated"), cams
+    pose_3d_path(walk).parent.mkdir(parents=True, exist_ok=True)
+    pose_3d_path(walk).write_text("x\n1\n")
+    for cams, state in (("ABC", "done"), ("ABD", "outdated")):
+        pose_3d_quality_path(walk).write_text(json.dumps({"cameras": {c: {} for c in cams}}))
+        assert freshness(STEPS["triangulate"], walk) == state, cams
+    pose_3d_quality_path(walk).write_text("not json")  # unreadable record: times only
+    assert freshness(STEPS["triangulate"], walk) == "done"
