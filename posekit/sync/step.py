@@ -35,7 +35,7 @@ from posekit.project.steps import (
     turned_keypoint_problems,
 )
 from posekit.sync.geometry import GeometrySync, geometry_offsets
-from posekit.sync.motion import MotionSync, motion_offsets, movement_cap
+from posekit.sync.motion import FULL_OVERLAP_S, MotionSync, motion_offsets, movement_cap
 
 log = logging.getLogger(__name__)
 CONVENTION = ("frame i of camera c shows the same instant as frame i + offset[c] of the "
@@ -157,8 +157,9 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
         elif confidence[cam] < LOW_CONFIDENCE:
             warnings.append(f"{cam}: offset {offsets[cam]} has low confidence "
                             f"({confidence[cam]:.2f}): "
-                            + _low_confidence_reason(cam, offsets[cam], rivals, between,
-                                                     still, seen[0], est.movement))
+                            + _low_confidence_reason(
+                                cam, offsets[cam], rivals, between, still, seen[0],
+                                est.movement, shared_seconds(poses, offsets, seen[0], cam, fps)))
     record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
                   confidence={c: round(float(v), 3) for c, v in confidence.items()},
                   frames={c: p.n_frames for c, p in poses.items()})
@@ -200,14 +201,25 @@ def camera_confidence(motion: MotionSync, geo: GeometrySync, cameras: Sequence[s
     return {c: certainty[c] * geo.rounding.get(c, 1.0) for c in cameras}
 
 
+def shared_seconds(poses: Mapping[str, Pose2D], offsets: Mapping[str, int], reference: str,
+                   cam: str, fps: float) -> float:
+    """Seconds that ``cam`` and the ``reference`` both recorded, placed by ``offsets``."""
+    start = max(offsets[reference], offsets[cam])
+    stop = min(offsets[reference] + poses[reference].n_frames,
+               offsets[cam] + poses[cam].n_frames)
+    return max(0, stop - start) / fps
+
+
 def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
                            between: Mapping[str, tuple[float, float]], still: Mapping[str, float],
-                           reference: str, moving: Mapping[str, float]) -> str:
+                           reference: str, moving: Mapping[str, float],
+                           shared_s: float | None = None) -> str:
     """Why camera ``cam``'s ``offset`` is in doubt, and what to do, for its warning: the
     ``reference`` camera or ``cam`` sees no movement (``still``: the geometry's still fits;
     ``moving``: the motion signals' movement shares), another offset fits as well
     (``rivals``), the geometry puts it between whole frames (``between``: its sub-frame
-    offset and its standard error), or the camera sees little movement or a flat curve."""
+    offset and its standard error), or the camera sees little movement or a flat curve
+    (``shared_s``: the seconds it shares with the reference, named when they are few)."""
     if still and max(still.values()) < LOW_CONFIDENCE:  # no view's movement confirmed
         return ("the geometry cannot confirm that the cameras see the same movement: in "
                 "at least one view the person stands still, or the picture is frozen or "
@@ -243,8 +255,11 @@ def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
                 "not hardware-synchronised start a fraction of a frame apart, and a detector "
                 "whose errors differ from view to view can look the same); if you know the "
                 f"true offset, set [sync] offsets.{cam}")
-    return ("the person may be out of view or barely moving in it; check the plot, record a "
-            "longer clip with a distinct movement (a jump or a clap), or set [sync] "
+    short = (f"it shares only {shared_s:.1f} s of recording with the reference camera, "
+             "which seldom holds a movement distinct enough to fix an offset, or "
+             if shared_s is not None and shared_s < FULL_OVERLAP_S else "")
+    return (f"{short}the person may be out of view or barely moving in it; check the plot, "
+            "record a longer clip with a distinct movement (a jump or a clap), or set [sync] "
             f"offsets.{cam}")
 
 

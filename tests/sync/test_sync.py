@@ -470,3 +470,20 @@ def test_cameras_at_other_rates_stay_in_step(tmp_path: Path, fps: dict[str, floa
 
     est = read_anipose_csv(root / "s1" / "pose-3d" / "t.csv")
     assert np.isfinite(est.points).all(axis=-1).mean() > 0.99
+
+
+def test_a_short_shared_recording_is_named_in_the_warning() -> None:
+    """The generic low-confidence reason says how little the camera shares with the
+    reference when that is under the 10 s a confident offset usually needs."""
+    from posekit.sync.step import _low_confidence_reason, shared_seconds
+
+    trial = make_sync_trial(n_cams=3, fps=30.0, duration=4.0, seed=0,
+                            offsets={"cam2": 30, "cam3": -15})
+    assert shared_seconds(trial.poses, trial.offsets, "cam1", "cam2", 30.0) == \
+        pytest.approx(3.0)
+    assert shared_seconds(trial.poses, {"cam1": 0, "cam2": 500}, "cam1", "cam2", 30.0) == 0
+    short = _low_confidence_reason("cam2", 30, {}, {}, {}, "cam1", {}, 3.0)
+    assert short.startswith("it shares only 3.0 s of recording with the reference camera")
+    assert short.endswith("or set [sync] offsets.cam2")
+    long = _low_confidence_reason("cam2", 30, {}, {}, {}, "cam1", {}, 25.0)
+    assert long.startswith("the person may be out of view or barely moving")
