@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,9 @@ from posekit.cli.common import (
     selection_options,
     setup_logging,
 )
+
+if TYPE_CHECKING:
+    from posekit.project import Project
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -232,20 +236,25 @@ def demo(directory: Path, seed: int, overwrite: bool) -> None:
         run_demo(directory, seed=seed, overwrite=overwrite)
 
 
+def _workers(project: Project, jobs: int | None) -> int:
+    """Worker processes for ``--jobs`` (default ``[compute] jobs``; 0 = one per core)."""
+    import os
+
+    wanted = project.config.compute.jobs if jobs is None else jobs
+    return wanted or os.cpu_count() or 1
+
+
 def _label(project_dir: Path, session: str | None, trial: str | None, overwrite: bool,
            jobs: int | None, kind: str) -> None:
     """Draw the labeled videos (posekit.report.labels) of every selected trial, ``jobs``
     videos at a time."""
-    import os
-
     from posekit.project import Project
     from posekit.report.labels import label_trials
 
     with domain_errors():
         project = Project.open(project_dir)
         trials = project.trials(session, trial)
-    wanted = project.config.compute.jobs if jobs is None else jobs
-    workers = wanted or os.cpu_count() or 1
+    workers = _workers(project, jobs)
     written: dict[str, int] = {}
     failed: dict[str, list[str]] = {}
 
@@ -303,16 +312,12 @@ def label_3d_proj_command(project_dir: Path, session: str | None, trial: str | N
 def report(project_dir: Path, session: str | None, trial: str | None, jobs: int | None
            ) -> None:
     """One self-contained HTML report per trial and an index page linking them."""
-    import os
-
     from posekit.project import Project
     from posekit.report.html import run_reports
 
     with domain_errors():
         project = Project.open(project_dir)
-        wanted = project.config.compute.jobs if jobs is None else jobs
-        result = run_reports(project, session, trial,
-                             workers=wanted or os.cpu_count() or 1)
+        result = run_reports(project, session, trial, workers=_workers(project, jobs))
     for key, path in result.reports.items():
         click.echo(f"{key}: {path}")
     click.echo(f"index: {result.index}")

@@ -65,9 +65,19 @@ class CalibrationSet:
         name or else the folder name itself; it holds images (read in natural order) or
         exactly one video.
         """
+        return self._scan()[0]
+
+    def unmatched_videos(self) -> list[Path]:
+        """Videos directly in the calibration folder whose names ``cam_regex`` finds no
+        camera in, so that :meth:`videos` leaves them out (natural order)."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[dict[str, Path], list[Path]]:
+        """:meth:`videos` and :meth:`unmatched_videos`, from one pass over the folder."""
         exts = video_extensions(self.config)
         regex = self.config.triangulation.cam_regex
         found: dict[str, Path] = {}
+        unmatched: list[Path] = []
 
         def add(camera: str, path: Path) -> None:
             if camera in found:
@@ -83,24 +93,14 @@ class CalibrationSet:
                     split = split_camera(path.stem, regex)
                     if split is not None:
                         add(split[1], path)
+                    else:
+                        unmatched.append(path)
                 elif path.is_dir():
                     source = _camera_folder_source(path, exts)
                     if source is not None:
                         split = split_camera(path.name, regex)
                         add(split[1] if split else path.name, source)
-        return dict(sorted(found.items(), key=lambda kv: natural_key(kv[0])))
-
-    def unmatched_videos(self) -> list[Path]:
-        """Videos directly in the calibration folder whose names ``cam_regex`` finds no
-        camera in, so that :meth:`videos` leaves them out (natural order)."""
-        if not self.folder.is_dir():
-            return []
-        exts = video_extensions(self.config)
-        regex = self.config.triangulation.cam_regex
-        return [p for p in sorted(self.folder.iterdir(), key=lambda p: natural_key(p.name))
-                if not p.name.startswith(".") and p.is_file()
-                and p.suffix.lstrip(".").lower() in exts and split_camera(p.stem, regex) is None]
-
+        return dict(sorted(found.items(), key=lambda kv: natural_key(kv[0]))), unmatched
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 

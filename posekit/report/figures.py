@@ -72,8 +72,9 @@ def skeleton_viewer(points: FloatArray, keypoints: Sequence[str], bones: Bones,
 
     A plotly figure as a plain dict (data, layout, frames), for
     :func:`plotly.io.to_html` with ``validate=False``: building and validating one
-    ``go.Frame`` of ``go.Scatter3d`` traces per frame took about 2 s of a trial's report
-    (a study of 400 trials: over 10 minutes), for the same page."""
+    ``go.Frame`` of ``go.Scatter3d`` traces per frame gave the same page in 0.55 s for a
+    100-frame trial (1.5 s for ``posekit demo``'s with its ground truth), against 0.11 s
+    (0.21 s) now."""
     n = len(points)
     shown = np.unique(np.linspace(0, n - 1, min(n, MAX_VIEWER_FRAMES)).round().astype(int)) \
         if n else np.zeros(0, int)

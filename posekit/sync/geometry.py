@@ -493,7 +493,7 @@ def joint_subframe(group: CameraGroup, xy: Mapping[str, FloatArray], offsets: Ma
             d, sigma = delta[cam]
             if not np.isfinite(d):
                 continue
-            value = lag[cam] + (n - 1) / n * (d - ref)
+            value = _joint_offset(lag[cam], d, ref, n)
             fine[cam] = (value, sigma)
             new = int(np.clip(round(value), offsets[cam] - WINDOW, offsets[cam] + WINDOW))
             new = int(np.clip(new, -max_lag, max_lag))
@@ -503,6 +503,12 @@ def joint_subframe(group: CameraGroup, xy: Mapping[str, FloatArray], offsets: Ma
             break
     spread = _jackknife_errors(seen, used, reference, n)
     return {cam: (value, spread.get(cam, sigma)) for cam, (value, sigma) in fine.items()}
+
+
+def _joint_offset(lag: int, delta: float, ref: float, n: int) -> float:
+    """A camera's sub-frame offset from its whole-frame ``lag``, its correction ``delta``
+    and the reference's ``ref`` among ``n`` cameras (:func:`joint_subframe`)."""
+    return lag + (n - 1) / n * (delta - ref)
 
 
 def _jackknife_errors(seen: Mapping[str, tuple[FloatArray, FloatArray, NDArray[np.intp]]
@@ -530,7 +536,7 @@ def _jackknife_errors(seen: Mapping[str, tuple[FloatArray, FloatArray, NDArray[n
         ref = slope[reference] if np.isfinite(slope[reference]) else 0.0
         for cam in values:
             if np.isfinite(slope[cam]):
-                values[cam].append(lag[cam] + (n - 1) / n * (slope[cam] - ref))
+                values[cam].append(_joint_offset(lag[cam], slope[cam], ref, n))
     out = {}
     for cam, v in values.items():
         if len(v) >= 3:

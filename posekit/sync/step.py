@@ -201,12 +201,18 @@ def camera_confidence(motion: MotionSync, geo: GeometrySync, cameras: Sequence[s
     return {c: certainty[c] * geo.rounding.get(c, 1.0) for c in cameras}
 
 
+def overlap(offsets: Mapping[str, int], lengths: Mapping[str, int]) -> tuple[int, int]:
+    """Reference frames ``[start, stop)`` recorded by every camera of ``lengths`` (camera
+    → frames), placed by ``offsets``."""
+    start = max(offsets[c] for c in lengths)
+    stop = min(offsets[c] + lengths[c] for c in lengths)
+    return start, stop
+
+
 def shared_seconds(poses: Mapping[str, Pose2D], offsets: Mapping[str, int], reference: str,
                    cam: str, fps: float) -> float:
     """Seconds that ``cam`` and the ``reference`` both recorded, placed by ``offsets``."""
-    start = max(offsets[reference], offsets[cam])
-    stop = min(offsets[reference] + poses[reference].n_frames,
-               offsets[cam] + poses[cam].n_frames)
+    start, stop = overlap(offsets, {c: poses[c].n_frames for c in (reference, cam)})
     return max(0, stop - start) / fps
 
 

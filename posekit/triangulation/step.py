@@ -42,7 +42,7 @@ from posekit.project.steps import (
     trial_fps,
     turned_keypoint_problems,
 )
-from posekit.sync.step import read_sync
+from posekit.sync.step import overlap, read_sync
 from posekit.triangulation.align import alignment_from_keypoints, apply_alignment
 from posekit.triangulation.export import write_anipose_csv, write_c3d, write_trc
 from posekit.triangulation.filters import (
@@ -72,13 +72,6 @@ def trial_offsets(trial: Trial) -> tuple[dict[str, int], str]:
     if fixed:
         return {c: int(fixed.get(c, 0)) for c in cams}, "[sync] offsets in config.toml"
     return {c: 0 for c in cams}, "none (cameras assumed synchronised)"
-
-
-def overlap(offsets: Mapping[str, int], lengths: Mapping[str, int]) -> tuple[int, int]:
-    """Reference frames ``[start, stop)`` recorded by every camera."""
-    start = max(offsets[c] for c in lengths)
-    stop = min(offsets[c] + lengths[c] for c in lengths)
-    return start, stop
 
 
 def stack_poses(poses: Mapping[str, Pose2D], offsets: Mapping[str, int]
