@@ -13,9 +13,14 @@ reports per trial:
   fits the limb joints to the linearly interpolated truth; positive: the 3D is late);
 * the RMSE (degrees) of the knee, hip and elbow angles.
 
+``--model-path FILE`` runs a ``.task`` model through MediaPipe's Tasks API instead of the
+shipped model; ``--model-path shipped`` writes the shipped weights as such a file
+(:func:`posekit.pose2d.detectors.write_shipped_task`), so the two APIs can be compared on
+the same weights.
+
 Run: ``python benchmarks/detector_smoothing.py [--out DIR] [--fps 30] [--cams 3]
 [--trials squat:4 jump:4 march:4 arm_raise_side:4] [--sessions s1 s2] [--seed 0]
-[--quick]``.
+[--model-path FILE|shipped] [--quick]``.
 The defaults are the study of ``study_parallel.py`` (the same spec, so the same videos).
 """
 
@@ -33,6 +38,7 @@ from study_parallel import cpu_name, fresh_copy, render
 
 from posekit.calibration.board import UNITS_PER_M
 from posekit.demo import angle_rmse
+from posekit.pose2d.detectors import write_shipped_task
 from posekit.project import Project
 from posekit.project.layout import Trial
 from posekit.project.pipeline import run_all
@@ -79,13 +85,15 @@ def trial_scores(trial: Trial) -> dict[str, float]:
     return scores
 
 
-def run_setting(study: Path, target: Path, smooth: bool, cams: int, jobs: int) -> Path:
+def run_setting(study: Path, target: Path, smooth: bool, cams: int, jobs: int,
+                model_path: Path | None = None) -> Path:
     root = fresh_copy(study, target)
     offsets = "".join(f"cam{i + 1} = 0\n" for i in range(cams))
     config = root / "config.toml"
     setting = "true" if smooth else "false"
+    model = f'model_path = "{model_path.as_posix()}"\n' if model_path else ""
     config.write_text(config.read_text(encoding="utf-8") + f"\n[detection]\nsmooth_landmarks"
-                      f" = {setting}\n\n[sync.offsets]\n{offsets}", encoding="utf-8")
+                      f" = {setting}\n{model}\n[sync.offsets]\n{offsets}", encoding="utf-8")
     # the true calibration again, newer than the edited config, so that it is kept
     shutil.copy(study / "ground-truth" / "calibration.toml",
                 root / "calibration" / "calibration.toml")
@@ -110,6 +118,8 @@ def main() -> None:
     parser.add_argument("--sessions", nargs="+", default=["s1", "s2"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--model-path", default=None,
+                        help='a .task model (Tasks API); "shipped": the shipped weights as one')
     parser.add_argument("--quick", action="store_true", help="smoke run: two 1-s trials")
     args = parser.parse_args()
     if args.quick:
@@ -121,9 +131,15 @@ def main() -> None:
     name = (f"study-{args.cams}c-{args.fps:g}fps-seed{args.seed}-"
             + "-".join(t.replace(":", "") for t in args.trials) + "-" + "-".join(args.sessions))
     study = render(out / name, spec)
+    model = None
+    if args.model_path == "shipped":
+        model = write_shipped_task(out / "pose_landmarker_full.task")
+    elif args.model_path:
+        model = Path(args.model_path).resolve()
     rows = []
     for smooth in (True, False):
-        root = run_setting(study, out / f"run-smooth-{smooth}", smooth, args.cams, args.jobs)
+        root = run_setting(study, out / f"run-smooth-{smooth}", smooth, args.cams, args.jobs,
+                           model)
         for trial in Project.open(root).trials():
             rows.append({"smoothing": "on" if smooth else "off", "trial": trial.key,
                          **trial_scores(trial)})
@@ -131,7 +147,7 @@ def main() -> None:
     means = table.drop(columns="trial").groupby("smoothing", sort=False).mean()
     lines = [f"Study: {len(args.sessions)} session(s) x {', '.join(args.trials)} (seconds), "
              f"{args.cams} cameras at {args.fps:g} fps, seed {args.seed}; true offsets fixed; "
-             f"{cpu_name()}.", "", markdown(table), "",
+             f"model: {model or 'shipped (solutions API)'}; {cpu_name()}.", "", markdown(table), "",
              "Means:", "", markdown(means.reset_index())]
     text = "\n".join(lines)
     print("\n" + text)

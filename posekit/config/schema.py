@@ -109,8 +109,8 @@ class DetectionConfig(Section):
     )
     smooth_landmarks: bool = Field(
         False, description="MediaPipe's own landmark smoothing across frames (shipped "
-        "model): a causal filter that delays keypoints; off, as posekit smooths in 3D "
-        "without delay"
+        "model and model_path files): a causal filter that delays keypoints; off, as "
+        "posekit smooths in 3D without delay"
     )
 
 

@@ -53,7 +53,8 @@ class Detector(Protocol):
 #: loggers): notices, not problems. Each video would otherwise start with a handful.
 NATIVE_NOISE = re.compile(
     r"XNNPACK delegate for CPU|absl::InitializeLog\(\)|inference_feedback_manager\.cc|"
-    r"landmark_projection_calculator\.cc|gl_context\.cc|face_landmarker_graph\.cc")
+    r"landmark_projection_calculator\.cc|gl_context\.cc|face_landmarker_graph\.cc|"
+    r"task_runner\.cc.*GPU su")
 
 
 #: set to 1 (``posekit -v`` does, for its worker processes too): MediaPipe's notices pass
@@ -160,8 +161,18 @@ class MediaPipePose:
         self._pose.close()
 
 
+#: With landmark smoothing off, the Tasks API is given frame times this far apart (ms)
+#: instead of the video's: its smoothing filter weighs each new detection by the time
+#: since the last one, so at 100 000 s per frame it passes every detection through as is
+#: (tracking, which carries the person's region from frame to frame, does not depend on
+#: time). Python's Tasks API has no switch for the filter.
+UNSMOOTHED_SPACING_MS = 100_000_000
+
+
 class MediaPipeTask:
-    """A user's own pose landmarker ``.task`` file through MediaPipe's Tasks API."""
+    """A user's own pose landmarker ``.task`` file through MediaPipe's Tasks API, in
+    video mode (tracking). ``[detection] smooth_landmarks`` applies as for the shipped
+    model: off, the frames are timed :data:`UNSMOOTHED_SPACING_MS` apart."""
 
     skeleton = "mediapipe33"
     keypoints = MEDIAPIPE_33.keypoints
@@ -185,14 +196,20 @@ class MediaPipeTask:
         except (RuntimeError, ValueError) as exc:
             raise ConfigError(f"[detection] model_path = {cfg.model_path!r}: MediaPipe "
                               f"cannot load it as a pose landmarker ({exc})") from None
-        self.model = f"mediapipe {mp.__version__} {path.name} (Tasks API, video mode)"
+        smoothing = "on" if cfg.smooth_landmarks else "off"
+        self.model = (f"mediapipe {mp.__version__} {path.name} (Tasks API, video mode, "
+                      f"landmark smoothing {smoothing})")
         self._mp = mp
+        self._smooth = cfg.smooth_landmarks
         self._last_ms = -1
         self._settled = False  # the models have run (their set-up notices are out)
 
     def process(self, image: NDArray[np.uint8], time_s: float) -> tuple[FloatArray, FloatArray]:
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        ms = max(round(time_s * 1000), self._last_ms + 1)  # strictly increasing
+        if self._smooth:
+            ms = max(round(time_s * 1000), self._last_ms + 1)  # strictly increasing
+        else:
+            ms = self._last_ms + UNSMOOTHED_SPACING_MS
         self._last_ms = ms
         frame = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         if self._settled:
@@ -206,6 +223,39 @@ class MediaPipeTask:
 
     def close(self) -> None:
         self._landmarker.close()
+
+
+def write_shipped_task(path: str | os.PathLike[str]) -> Path:
+    """Write the mediapipe wheel's person detector and BlazePose full landmark model as a
+    pose landmarker ``.task`` file at ``path`` (nothing is downloaded): the shipped
+    weights through the Tasks API, for tests and benchmarks of the ``model_path`` path.
+    Each model gets the input normalisation metadata the Tasks API reads (the legacy graph
+    sets it in its own configuration: [-1, 1] for the detector, [0, 1] for the
+    landmarks)."""
+    mp = _mediapipe()
+    from mediapipe.tasks.python.metadata.metadata_writers import (
+        metadata_writer,
+        model_asset_bundle_utils,
+        writer_utils,
+    )
+
+    modules = Path(mp.__file__).parent / "modules"
+
+    def described(model: Path, mean: float, std: float) -> bytes:
+        buffer = bytearray(model.read_bytes())
+        writer = metadata_writer.MetadataWriter.create(buffer).add_general_info(model.stem)
+        writer.add_image_input([mean], [std])
+        for _ in writer_utils.get_output_tensor_types(buffer):
+            writer.add_feature_output()
+        return bytes(writer.populate()[0])
+
+    model_asset_bundle_utils.create_model_asset_bundle({
+        "pose_detector.tflite": described(
+            modules / "pose_detection" / "pose_detection.tflite", 127.5, 127.5),
+        "pose_landmarks_detector.tflite": described(
+            modules / "pose_landmark" / _SHIPPED[1], 0.0, 255.0),
+    }, os.fspath(path))
+    return Path(path)
 
 
 def _mediapipe_factory(cfg: DetectionConfig) -> Detector:
