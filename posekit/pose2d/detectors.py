@@ -10,6 +10,7 @@ BlazePose heavy) run with MediaPipe's Tasks API.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import sys
@@ -171,7 +172,9 @@ UNSMOOTHED_SPACING_MS = 100_000_000
 
 class MediaPipeTask:
     """A user's own pose landmarker ``.task`` file through MediaPipe's Tasks API, in
-    video mode (tracking). ``[detection] smooth_landmarks`` applies as for the shipped
+    video mode (tracking), or a bare BlazePose landmark ``.tflite`` (lite, full or heavy,
+    as the legacy API ran them), bundled with the shipped person detector
+    (:func:`task_bundle`). ``[detection] smooth_landmarks`` applies as for the shipped
     model: off, the frames are timed :data:`UNSMOOTHED_SPACING_MS` apart."""
 
     skeleton = "mediapipe33"
@@ -185,8 +188,18 @@ class MediaPipeTask:
                               "(posekit never downloads models; give the path of a .task "
                               "pose landmarker file you have)")
         vision = mp.tasks.vision
+        if path.suffix.lower() == ".tflite":  # a bare landmark model: bundled here
+            try:
+                base = mp.tasks.BaseOptions(model_asset_buffer=task_bundle(path.read_bytes()))
+            except Exception as exc:  # the flatbuffer readers' errors on other files vary
+                raise ConfigError(f"[detection] model_path = {cfg.model_path!r}: not a "
+                                  f"BlazePose landmark model ({exc}); give a pose "
+                                  "landmarker .task file or a BlazePose landmark .tflite "
+                                  "(pose_landmark_lite, _full or _heavy)") from None
+        else:
+            base = mp.tasks.BaseOptions(model_asset_path=str(path))
         options = vision.PoseLandmarkerOptions(
-            base_options=mp.tasks.BaseOptions(model_asset_path=str(path)),
+            base_options=base,
             running_mode=vision.RunningMode.VIDEO, num_poses=1,
             min_pose_detection_confidence=cfg.min_detection_confidence,
             min_tracking_confidence=cfg.min_tracking_confidence)
@@ -225,13 +238,17 @@ class MediaPipeTask:
         self._landmarker.close()
 
 
-def write_shipped_task(path: str | os.PathLike[str]) -> Path:
-    """Write the mediapipe wheel's person detector and BlazePose full landmark model as a
-    pose landmarker ``.task`` file at ``path`` (nothing is downloaded): the shipped
-    weights through the Tasks API, for tests and benchmarks of the ``model_path`` path.
-    Each model gets the input normalisation metadata the Tasks API reads (the legacy graph
-    sets it in its own configuration: [-1, 1] for the detector, [0, 1] for the
-    landmarks)."""
+#: output tensors of a BlazePose landmark model (landmarks, presence, segmentation,
+#: heatmap, world landmarks)
+BLAZEPOSE_OUTPUTS = 5
+
+
+def task_bundle(landmarks: bytes) -> bytes:
+    """A pose landmarker ``.task`` file's bytes, in memory: the mediapipe wheel's person
+    detector with the BlazePose landmark model ``landmarks`` (the bytes of a ``.tflite``
+    such as ``pose_landmark_full.tflite``, as the legacy API runs it). Each model gets the
+    input normalisation metadata the Tasks API reads (the legacy graph sets it in its own
+    configuration: [-1, 1] for the detector, [0, 1] for the landmarks)."""
     mp = _mediapipe()
     from mediapipe.tasks.python.metadata.metadata_writers import (
         metadata_writer,
@@ -239,22 +256,34 @@ def write_shipped_task(path: str | os.PathLike[str]) -> Path:
         writer_utils,
     )
 
-    modules = Path(mp.__file__).parent / "modules"
-
-    def described(model: Path, mean: float, std: float) -> bytes:
-        buffer = bytearray(model.read_bytes())
-        writer = metadata_writer.MetadataWriter.create(buffer).add_general_info(model.stem)
+    def described(model: bytes, name: str, mean: float, std: float) -> bytes:
+        buffer = bytearray(model)
+        writer = metadata_writer.MetadataWriter.create(buffer).add_general_info(name)
         writer.add_image_input([mean], [std])
         for _ in writer_utils.get_output_tensor_types(buffer):
             writer.add_feature_output()
         return bytes(writer.populate()[0])
 
-    model_asset_bundle_utils.create_model_asset_bundle({
-        "pose_detector.tflite": described(
-            modules / "pose_detection" / "pose_detection.tflite", 127.5, 127.5),
-        "pose_landmarks_detector.tflite": described(
-            modules / "pose_landmark" / _SHIPPED[1], 0.0, 255.0),
-    }, os.fspath(path))
+    outputs = len(writer_utils.get_output_tensor_types(landmarks))
+    if outputs != BLAZEPOSE_OUTPUTS:
+        raise ValueError(f"it has {outputs} output tensors where a BlazePose landmark model "
+                         f"has {BLAZEPOSE_OUTPUTS}")
+    detector = Path(mp.__file__).parent / "modules" / "pose_detection" / "pose_detection.tflite"
+    out = io.BytesIO()
+    with model_asset_bundle_utils.AlignZipFile(out, mode="w", alignment=4) as bundle:
+        bundle.writestr("pose_detector.tflite",
+                        described(detector.read_bytes(), "pose_detection", 127.5, 127.5))
+        bundle.writestr("pose_landmarks_detector.tflite",
+                        described(landmarks, "pose_landmark", 0.0, 255.0))
+    return out.getvalue()
+
+
+def write_shipped_task(path: str | os.PathLike[str]) -> Path:
+    """Write the wheel's shipped BlazePose full model as a pose landmarker ``.task`` file
+    at ``path`` (:func:`task_bundle`; nothing is downloaded): the shipped weights through
+    the Tasks API, for tests and benchmarks of the ``model_path`` path."""
+    model = Path(_mediapipe().__file__).parent / "modules" / "pose_landmark" / _SHIPPED[1]
+    Path(path).write_bytes(task_bundle(model.read_bytes()))
     return Path(path)
 
 

@@ -22,21 +22,39 @@ from posekit.skeletons import MEDIAPIPE_33, limb_joint_indices
 EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
 
 
-@pytest.mark.parametrize("api", ["solutions", "tasks"])
-def test_mediapipe_on_a_real_photograph(api: str, request: pytest.FixtureRequest) -> None:
+def _shipped_landmarks() -> Path:
+    mp = pytest.importorskip("mediapipe")
+    return Path(mp.__file__).parent / "modules" / "pose_landmark" / "pose_landmark_full.tflite"
+
+
+@pytest.mark.parametrize("model", ["shipped", "task", "tflite"])
+def test_mediapipe_on_a_real_photograph(model: str, request: pytest.FixtureRequest) -> None:
     """scikit-image's astronaut (a real NASA portrait, 512 x 512); positions hand-labelled.
-    Through the shipped model and through a ``model_path`` ``.task`` file (the same
-    weights, bundled by the ``shipped_task`` fixture) run by MediaPipe's Tasks API."""
+    Through the shipped model, and through MediaPipe's Tasks API with the same weights as
+    ``model_path``: a ``.task`` file (made by the ``shipped_task`` fixture) and the bare
+    landmark ``.tflite``, which posekit bundles with the shipped person detector."""
     data = pytest.importorskip("skimage.data")
     image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    task = request.getfixturevalue("shipped_task") if api == "tasks" else None
-    detector = make_detector(DetectionConfig(model_path=str(task) if task else None))
+    path = {"shipped": None, "task": lambda: request.getfixturevalue("shipped_task"),
+            "tflite": _shipped_landmarks}[model]
+    detector = make_detector(DetectionConfig(model_path=str(path()) if path else None))
     try:
         xy, like = detector.process(image, 0.0)
     finally:
         detector.close()
-    assert ({"solutions": "(solutions API, ", "tasks": "(Tasks API, "}[api] in detector.model
-            and detector.model.endswith("landmark smoothing off)")), detector.model
+    api = "(solutions API, " if model == "shipped" else "(Tasks API, "
+    assert api in detector.model and detector.model.endswith("landmark smoothing off)"), \
+        detector.model
+    if path:
+        shipped = make_detector(DetectionConfig())
+        try:
+            same, _ = shipped.process(image, 0.0)
+        finally:
+            shipped.close()
+        # the same weights on the same first frame: the keypoints in view agree (those
+        # below the frame's edge, guessed, differ by up to 4 px)
+        seen = like > 0.9
+        assert seen.sum() >= 11 and np.abs(xy - same)[seen].max() < 1.0
     at = {name: (xy[i], like[i]) for i, name in enumerate(MEDIAPIPE_33.keypoints)}
     labelled = {"nose": (222, 127), "left_eye": (246, 110), "right_eye": (200, 104),
                 "left_shoulder": (305, 255), "right_shoulder": (112, 240)}
@@ -205,3 +223,17 @@ def test_unshipped_model_is_a_clear_error() -> None:
         make_detector(DetectionConfig(model_path="/nonexistent/pose_landmarker_heavy.task"))
     with pytest.raises(ConfigError, match="available backends"):
         make_detector(DetectionConfig(backend="openpose"))
+
+
+def test_a_model_file_that_is_not_a_landmark_model_is_a_clear_error(tmp_path: Path) -> None:
+    """The wheel's person detector is a TensorFlow Lite file but not a landmark model (it
+    would load, then fail on the first frame); other bytes are not a model at all."""
+    detector = _shipped_landmarks().parents[1] / "pose_detection" / "pose_detection.tflite"
+    with pytest.raises(ConfigError, match=r"not a BlazePose landmark model \(it has 2 output "
+                                          r"tensors where a BlazePose landmark model has 5"):
+        make_detector(DetectionConfig(model_path=str(detector)))
+    junk = tmp_path / "pose_landmark_heavy.tflite"
+    junk.write_bytes(b"an interrupted download")
+    with pytest.raises(ConfigError, match=r"model_path = '.*pose_landmark_heavy\.tflite': not a "
+                                          r"BlazePose landmark model"):
+        make_detector(DetectionConfig(model_path=str(junk)))
