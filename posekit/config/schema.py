@@ -99,7 +99,9 @@ class DetectionConfig(Section):
         1, ge=0, le=2, description="MediaPipe BlazePose model: 0 lite, 1 full (shipped), 2 heavy"
     )
     model_path: str | None = Field(
-        None, description="path to your own model file (never downloaded); unset = shipped model"
+        None, description="path to your own model file, a pose landmarker .task or a "
+        "BlazePose landmark .tflite (lite, heavy), run by MediaPipe's Tasks API (never "
+        "downloaded); unset = shipped model"
     )
     min_detection_confidence: float = Field(
         0.5, ge=0, le=1, description="minimum person-detection confidence"

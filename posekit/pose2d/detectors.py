@@ -131,8 +131,9 @@ class MediaPipePose:
                 f"[detection] model_complexity = {cfg.model_complexity} "
                 f"({_NAMES[cfg.model_complexity]}) needs {model.name}, which this mediapipe "
                 f"{mp.__version__} wheel does not ship, and posekit never downloads models: "
-                "use model_complexity = 1 (full, shipped) or set model_path to your own "
-                ".task model file")
+                "use model_complexity = 1 (full, shipped) or set model_path to a copy you "
+                f"have: {model.name} (as older mediapipe releases downloaded it) or a "
+                "pose landmarker .task file")
         smoothing = "on" if cfg.smooth_landmarks else "off"
         self.model = (f"mediapipe {mp.__version__} {model.name} (solutions API, tracking, "
                       f"landmark smoothing {smoothing})")
@@ -185,8 +186,8 @@ class MediaPipeTask:
         path = Path(os.path.expanduser(str(cfg.model_path)))
         if not path.is_file():
             raise ConfigError(f"[detection] model_path = {cfg.model_path!r}: no such file "
-                              "(posekit never downloads models; give the path of a .task "
-                              "pose landmarker file you have)")
+                              "(posekit never downloads models; give the path of a pose "
+                              "landmarker .task or BlazePose landmark .tflite file you have)")
         vision = mp.tasks.vision
         if path.suffix.lower() == ".tflite":  # a bare landmark model: bundled here
             try:

@@ -131,7 +131,8 @@ def missing_model(trial: Trial) -> str | None:
              if "model_path" in read_toml(f).get("detection", {})]
     where = f" (set in {files[-1]})" if files else ""
     return (f"[detection] model_path = {str(model)!r}{where}: no such file; give the path "
-            "of a .task pose landmarker file you have (posekit never downloads models), or "
+            "of a pose landmarker .task or BlazePose landmark .tflite file you have (posekit "
+            "never downloads models), or "
             "remove model_path to use the model shipped with mediapipe")
 
 

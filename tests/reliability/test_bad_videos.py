@@ -145,8 +145,9 @@ def test_config_pointing_to_a_missing_model_file(detected: tuple[Path, str],
     override = root / "s1" / "config.missing-model.toml"
     assert ("  FAILED s1/missing-model: [detection] model_path = "
             f"'/nonexistent/pose_landmarker_heavy.task' (set in {override}): no such file; "
-            "give the path of a .task pose landmarker file you have (posekit never downloads "
-            "models), or remove model_path to use the model shipped with mediapipe\n"
+            "give the path of a pose landmarker .task or BlazePose landmark .tflite file you "
+            "have (posekit never downloads models), or remove model_path to use the model "
+            "shipped with mediapipe\n"
             ) in output, output
     _check_outputs(root, "missing-model", failed=("cam1", "cam2"))
     root, output = ran_all  # one task per camera: each names the key and the missing file
