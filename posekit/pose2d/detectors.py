@@ -10,6 +10,7 @@ BlazePose heavy) run with MediaPipe's Tasks API.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -191,7 +192,9 @@ class MediaPipeTask:
         vision = mp.tasks.vision
         if path.suffix.lower() == ".tflite":  # a bare landmark model: bundled here
             try:
-                base = mp.tasks.BaseOptions(model_asset_buffer=task_bundle(path.read_bytes()))
+                stat = path.stat()
+                base = mp.tasks.BaseOptions(model_asset_buffer=_bundled(
+                    str(path.resolve()), stat.st_mtime_ns, stat.st_size))
             except Exception as exc:  # the flatbuffer readers' errors on other files vary
                 raise ConfigError(f"[detection] model_path = {cfg.model_path!r}: not a "
                                   f"BlazePose landmark model ({exc}); give a pose "
@@ -277,6 +280,14 @@ def task_bundle(landmarks: bytes) -> bytes:
         bundle.writestr("pose_landmarks_detector.tflite",
                         described(landmarks, "pose_landmark", 0.0, 255.0))
     return out.getvalue()
+
+
+@functools.lru_cache(maxsize=2)
+def _bundled(path: str, mtime_ns: int, size: int) -> bytes:
+    """:func:`task_bundle` of the landmark file at ``path``, made once per process and
+    file version (``mtime_ns`` and ``size`` key the cache; 0.4 s for the full model: a
+    worker detecting many short videos would otherwise pay it for each)."""
+    return task_bundle(Path(path).read_bytes())
 
 
 def write_shipped_task(path: str | os.PathLike[str]) -> Path:
