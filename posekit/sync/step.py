@@ -222,7 +222,9 @@ def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
                            shared_s: float | None = None) -> str:
     """Why camera ``cam``'s ``offset`` is in doubt, and what to do, for its warning: the
     ``reference`` camera or ``cam`` sees no movement (``still``: the geometry's still fits;
-    ``moving``: the motion signals' movement shares), another offset fits as well
+    ``moving``: the motion signals' movement shares; the reference is blamed on its still
+    fit alone only when its 2D does not move as much as the others' or ``cam`` has no
+    rival offset), another offset fits as well
     (``rivals``), the geometry puts it between whole frames (``between``: its sub-frame
     offset and its standard error), or the camera sees little movement or a flat curve
     (``shared_s``: the seconds it shares with the reference, named when they are few)."""
@@ -232,7 +234,11 @@ def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
                 "static, and the geometry cannot tell which (with three cameras, one such "
                 "view spoils the check of all three); check each camera's video and 2D (the "
                 f"sync plot shows each camera's movement), or set [sync] offsets.{cam}")
-    if still.get(reference, 1.0) < LOW_CONFIDENCE:
+    # a reference whose 2D moves as much as the others' can still fit the others' points
+    # no better than a still person would when the offsets are a whole cycle of a repeated
+    # movement off: then the rival offset is the cause to name
+    reference_moves = movement_cap(moving.get(reference, float("nan"))) >= 1.0
+    if still.get(reference, 1.0) < LOW_CONFIDENCE and not (reference_moves and cam in rivals):
         return (f"the reference camera {reference} sees no movement (the person stands "
                 "still in its view, or its picture is frozen or static), so no offset can be "
                 f"measured against it; check {reference}'s video and 2D, or set [sync] "

@@ -29,7 +29,7 @@ from posekit.sync.geometry import (
     rounding_factor,
 )
 from posekit.sync.motion import motion_offsets
-from posekit.sync.step import read_sync
+from posekit.sync.step import _low_confidence_reason, read_sync
 from posekit.synthetic.sync_data import SyncTrial, make_sync_trial
 
 
@@ -301,6 +301,26 @@ def test_a_still_reference_camera_is_named(tmp_path: Path) -> None:
                 "view, or its picture is frozen or static), so no offset can be measured "
                 f"against it; check cam1's video and 2D, or set [sync] offsets.{cam}"
                 ) in warning, warning
+
+
+def test_a_moving_reference_a_cycle_off_is_not_called_still() -> None:
+    """The figures of a real case: a 4-s march of ``benchmarks/study_parallel.py``'s
+    rendered study, MediaPipe 2D, synced 60 and -30 frames off (true: 0, one and two
+    march cycles away). At those offsets the reference cam1 fits the others' points no
+    better than a still person would (still fit 0.22), yet its 2D moves as much as theirs
+    (movement share 0.89), and each camera has a rival offset: the warning names the
+    repeated movement, not a still reference. A reference whose 2D barely moves is still
+    named."""
+    still = {"cam1": 0.22, "cam2": 1.0, "cam3": 1.0}
+    rivals = {"cam2": -30, "cam3": 90}
+    moving = {"cam1": 0.89, "cam2": 1.19, "cam3": 0.93}
+    reason = _low_confidence_reason("cam2", 60, rivals, {}, still, "cam1", moving, 2.0)
+    assert reason.startswith("offset -30 (-90 frames) fits the geometry almost as well, as "
+                             "happens when a movement repeats"), reason
+    frozen = {**moving, "cam1": 0.1}
+    for why in (_low_confidence_reason("cam2", 60, rivals, {}, still, "cam1", frozen, 2.0),
+                _low_confidence_reason("cam2", 60, {}, {}, still, "cam1", moving, 2.0)):
+        assert why.startswith("the reference camera cam1 sees no movement"), why
 
 
 def test_a_camera_that_sees_no_movement_is_never_confident(tmp_path: Path) -> None:
