@@ -3,8 +3,9 @@
 A detector turns one BGR frame (and its time, for trackers) into keypoint pixels and
 likelihoods. Models are never downloaded: the default is BlazePose *full*, shipped inside
 the mediapipe wheels posekit pins (0.10.14-0.10.21, legacy ``solutions`` API, video mode
-with tracking). ``[detection] model_path`` points to a user's own ``.task`` model (e.g.
-BlazePose heavy) run with MediaPipe's Tasks API.
+with tracking). ``[detection] model_path`` points to a user's own model (e.g. BlazePose
+heavy), a pose landmarker ``.task`` file or a bare landmark ``.tflite``, run with
+MediaPipe's Tasks API.
 """
 
 from __future__ import annotations

@@ -132,8 +132,8 @@ def missing_model(trial: Trial) -> str | None:
     where = f" (set in {files[-1]})" if files else ""
     return (f"[detection] model_path = {str(model)!r}{where}: no such file; give the path "
             "of a pose landmarker .task or BlazePose landmark .tflite file you have (posekit "
-            "never downloads models), or "
-            "remove model_path to use the model shipped with mediapipe")
+            "never downloads models), or remove model_path to use the model shipped with "
+            "mediapipe")
 
 
 def run_batch(trials: Sequence[Trial], overwrite: bool = False, jobs: int = 0,
