@@ -23,7 +23,6 @@ from typing import Literal, overload
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
-from scipy.signal import butter, sosfiltfilt
 
 from posekit.numerics import nanmedian
 
@@ -224,6 +223,10 @@ def butterworth_3d(points: ArrayLike, fps: float, cutoff_hz: float,
         raise ValueError(f"order must be a positive integer, got {order!r}") from None
     if n_order < 1:
         raise ValueError(f"order must be a positive integer, got {n_order}")
+    # imported here: scipy.signal takes over a second to import, more than the rest of
+    # the triangulation, and the 3D filter is off by default
+    from scipy.signal import butter, sosfiltfilt
+
     sos = butter(n_order, cutoff_hz / nyquist, btype="low", output="sos")
     padlen = _sosfiltfilt_padlen(sos)
     n = arr.shape[0]
