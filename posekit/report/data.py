@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,15 +208,36 @@ def detections(trial: Trial) -> list[CameraDetection]:
     return out
 
 
+#: the ``model`` string posekit's MediaPipe detectors write into 2D files
+_MEDIAPIPE_MODEL = re.compile(r"^mediapipe \d+\.\d+\.\d+ .+ \((solutions|Tasks) API, ")
+
+
+def smoothed_2d(source: str) -> bool:
+    """Whether 2D whose ``model`` string is ``source`` had MediaPipe's landmark smoothing
+    on: posekit's MediaPipe detectors say "landmark smoothing off" when it was off; 2D
+    detected before they said either (posekit before 2026-12-07) was smoothed."""
+    return bool(_MEDIAPIPE_MODEL.match(source)) and "landmark smoothing off" not in source
+
+
 def trial_warnings(trial: Trial, quality: Mapping[str, Any],
                    found: Sequence[CameraDetection] = ()) -> list[tuple[str, str]]:
     """(step, message) of every warning the trial's steps left in their outputs: a 2D file
-    without the person (``found``: :func:`detections`), the calibration report, the sync
+    without the person (``found``: :func:`detections`), 2D detected with MediaPipe's
+    landmark smoothing while the trial's config has it off (:func:`smoothed_2d`; e.g. by
+    an older posekit, which upgrading does not redo), the calibration report, the sync
     file and the 3D quality file (``quality``, its content)."""
     out: list[tuple[str, str]] = [
         ("detect", f"{d.camera}: no person found in any of the {d.frames} frames of "
                    f"{d.file}; check that the person is in this camera's view")
         for d in found if d.with_person == 0]
+    if not trial.config.detection.smooth_landmarks:
+        out += [("detect", f"{d.camera}: {d.file} was detected with MediaPipe's landmark "
+                           "smoothing on, which makes the keypoints trail the joints by about "
+                           "a quarter of a frame, while [detection] smooth_landmarks is now "
+                           "false (2D from a posekit older than 2026-12-07 was always "
+                           "smoothed); run `posekit detect --overwrite` for this trial to "
+                           "detect it again without")
+                for d in found if smoothed_2d(d.source)]
     cs = calibration_set(trial)
     if cs is not None:
         report = read_json(cs.output.with_name("calibration_report.json"))

@@ -14,7 +14,13 @@ from posekit.config import load_config
 from posekit.pose2d.table import read_pose2d, write_pose2d
 from posekit.project.layout import Project, Trial
 from posekit.project.steps import pose_2d_path
-from posekit.report.data import bones_for, detections, read_truth_points, rigid_fit
+from posekit.report.data import (
+    bones_for,
+    detections,
+    read_truth_points,
+    rigid_fit,
+    trial_warnings,
+)
 from posekit.report.figures import longest_gaps
 from posekit.report.labels import quality_colours
 from posekit.skeletons import COCO_17, MEDIAPIPE_33
@@ -94,6 +100,41 @@ def test_detections_of_posekit_files_come_from_their_headers(
     assert [(d.camera, d.frames, d.with_person) for d in from_headers] == [
         (d.camera, d.frames, d.with_person) for d in read_whole]
     assert {d.source for d in from_headers} == {"mediapipe (test)"}
+
+
+def test_2d_smoothed_by_mediapipe_is_named_while_the_config_has_it_off(
+        example_trial: Trial, tmp_path: Path) -> None:
+    """2D detected with MediaPipe's landmark smoothing (by a posekit older than
+    2026-12-07, whose model strings do not name the setting, or with the setting on)
+    stays done after an upgrade or once the setting is off again in a config that is
+    older than the 2D; the report's warnings, and so the summary's count, name it."""
+    root = example_trial.session.project.root
+    shutil.copytree(root, tmp_path / "p")
+    trial = Project.open(tmp_path / "p").trials()[0]
+    strings = {
+        "cam1": "mediapipe 0.10.21 pose_landmark_full.tflite (solutions API, tracking)",
+        "cam2": "mediapipe 0.10.21 pose_landmark_heavy.task (Tasks API, video mode, "
+                "landmark smoothing on)",
+        "cam3": "mediapipe 0.10.21 pose_landmark_full.tflite (solutions API, tracking, "
+                "landmark smoothing off)",
+    }
+    for cam, model in strings.items():
+        pose = read_pose2d(pose_2d_path(trial, cam))
+        pose.metadata.update(model=model, frames_with_person=int(pose.detected().sum()))
+        write_pose2d(pose, pose_2d_path(trial, cam))
+    found = detections(trial)
+    named = [m for step, m in trial_warnings(trial, {}, found) if step == "detect"]
+    assert [m.split(":")[0] for m in named] == ["cam1", "cam2"], named
+    assert named[0] == (
+        "cam1: squat-cam1.h5 was detected with MediaPipe's landmark smoothing on, which "
+        "makes the keypoints trail the joints by about a quarter of a frame, while "
+        "[detection] smooth_landmarks is now false (2D from a posekit older than 2026-12-07 "
+        "was always smoothed); run `posekit detect --overwrite` for this trial to detect it "
+        "again without")
+    (trial.session.path / "config.squat.toml").write_text(
+        "[detection]\nsmooth_landmarks = true\n", encoding="utf-8")
+    trial = Project.open(tmp_path / "p").trials()[0]
+    assert not [m for step, m in trial_warnings(trial, {}, found) if step == "detect"]
 
 
 def test_per_frame_plots_of_a_long_trial_stay_small() -> None:
