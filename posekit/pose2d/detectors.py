@@ -107,6 +107,31 @@ def _mediapipe() -> Any:
     return mp
 
 
+def _modules(mp: Any) -> Path:
+    """The mediapipe package's folder of shipped models."""
+    return Path(mp.__file__).parent / "modules"
+
+
+def model_label(mp: Any, model: str, api: str, smooth: bool) -> str:
+    """The ``model`` string of 2D detected by ``model`` (a file name) through ``api``,
+    e.g. ``mediapipe 0.10.21 pose_landmark_full.tflite (solutions API, tracking, landmark
+    smoothing off)``; :func:`smoothed_2d` reads it back."""
+    return (f"mediapipe {mp.__version__} {model} ({api}, landmark smoothing "
+            f"{'on' if smooth else 'off'})")
+
+
+#: what :func:`model_label` writes, up to the API (older posekits wrote the same start)
+_MODEL_LABEL = re.compile(r"^mediapipe \d+\.\d+\.\d+ .+ \((solutions|Tasks) API, ")
+
+
+def smoothed_2d(model: str) -> bool:
+    """Whether 2D whose ``model`` string is ``model`` had MediaPipe's landmark smoothing
+    on: :func:`model_label` says "landmark smoothing off" when it was off; 2D detected
+    before it said either (posekit before 2026-12-07) was smoothed. False for any other
+    detector's or tool's string."""
+    return bool(_MODEL_LABEL.match(model)) and "landmark smoothing off" not in model
+
+
 def _to_arrays(landmarks: Any, width: int, height: int) -> tuple[FloatArray, FloatArray]:
     n = len(MEDIAPIPE_33.keypoints)
     xy, like = np.full((n, 2), np.nan), np.zeros(n)
@@ -126,7 +151,7 @@ class MediaPipePose:
 
     def __init__(self, cfg: DetectionConfig) -> None:
         mp = _mediapipe()
-        model = Path(mp.__file__).parent / "modules" / "pose_landmark" / _SHIPPED.get(
+        model = _modules(mp) / "pose_landmark" / _SHIPPED.get(
             cfg.model_complexity, f"pose_landmark_{_NAMES[cfg.model_complexity]}.tflite")
         if not model.is_file():
             raise ConfigError(
@@ -136,9 +161,8 @@ class MediaPipePose:
                 "use model_complexity = 1 (full, shipped) or set model_path to a copy you "
                 f"have: {model.name} (as older mediapipe releases downloaded it) or a "
                 "pose landmarker .task file")
-        smoothing = "on" if cfg.smooth_landmarks else "off"
-        self.model = (f"mediapipe {mp.__version__} {model.name} (solutions API, tracking, "
-                      f"landmark smoothing {smoothing})")
+        self.model = model_label(mp, model.name, "solutions API, tracking",
+                                 cfg.smooth_landmarks)
         with native_notices_left_out():
             self._pose = mp.solutions.pose.Pose(
                 static_image_mode=False, model_complexity=cfg.model_complexity,
@@ -214,9 +238,7 @@ class MediaPipeTask:
         except (RuntimeError, ValueError) as exc:
             raise ConfigError(f"[detection] model_path = {cfg.model_path!r}: MediaPipe "
                               f"cannot load it as a pose landmarker ({exc})") from None
-        smoothing = "on" if cfg.smooth_landmarks else "off"
-        self.model = (f"mediapipe {mp.__version__} {path.name} (Tasks API, video mode, "
-                      f"landmark smoothing {smoothing})")
+        self.model = model_label(mp, path.name, "Tasks API, video mode", cfg.smooth_landmarks)
         self._mp = mp
         self._smooth = cfg.smooth_landmarks
         self._last_ms = -1
@@ -273,7 +295,7 @@ def task_bundle(landmarks: bytes) -> bytes:
     if outputs != BLAZEPOSE_OUTPUTS:
         raise ValueError(f"it has {outputs} output tensors where a BlazePose landmark model "
                          f"has {BLAZEPOSE_OUTPUTS}")
-    detector = Path(mp.__file__).parent / "modules" / "pose_detection" / "pose_detection.tflite"
+    detector = _modules(mp) / "pose_detection" / "pose_detection.tflite"
     out = io.BytesIO()
     with model_asset_bundle_utils.AlignZipFile(out, mode="w", alignment=4) as bundle:
         bundle.writestr("pose_detector.tflite",
@@ -295,7 +317,7 @@ def write_shipped_task(path: str | os.PathLike[str]) -> Path:
     """Write the wheel's shipped BlazePose full model as a pose landmarker ``.task`` file
     at ``path`` (:func:`task_bundle`; nothing is downloaded): the shipped weights through
     the Tasks API, for tests and benchmarks of the ``model_path`` path."""
-    model = Path(_mediapipe().__file__).parent / "modules" / "pose_landmark" / _SHIPPED[1]
+    model = _modules(_mediapipe()) / "pose_landmark" / _SHIPPED[1]
     Path(path).write_bytes(task_bundle(model.read_bytes()))
     return Path(path)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from numpy.typing import NDArray
 from posekit.calibration.board import UNITS_PER_M
 from posekit.config.schema import Config
 from posekit.errors import PosekitError
+from posekit.pose2d.detectors import smoothed_2d
 from posekit.pose2d.table import read_pose2d, read_pose2d_header
 from posekit.project.layout import Trial
 from posekit.project.steps import (
@@ -206,17 +206,6 @@ def detections(trial: Trial) -> list[CameraDetection]:
         source = str(meta.get("model") or meta.get("detector") or scorer or "–")
         out.append(CameraDetection(cam, path.name, frames, with_person, source))
     return out
-
-
-#: the ``model`` string posekit's MediaPipe detectors write into 2D files
-_MEDIAPIPE_MODEL = re.compile(r"^mediapipe \d+\.\d+\.\d+ .+ \((solutions|Tasks) API, ")
-
-
-def smoothed_2d(source: str) -> bool:
-    """Whether 2D whose ``model`` string is ``source`` had MediaPipe's landmark smoothing
-    on: posekit's MediaPipe detectors say "landmark smoothing off" when it was off; 2D
-    detected before they said either (posekit before 2026-12-07) was smoothed."""
-    return bool(_MEDIAPIPE_MODEL.match(source)) and "landmark smoothing off" not in source
 
 
 def trial_warnings(trial: Trial, quality: Mapping[str, Any],
