@@ -49,11 +49,15 @@ from posekit.triangulation.align import undo_alignment
 
 log = logging.getLogger(__name__)
 
+#: the page's style; figures keep at least a phone's width (320 px), so that a window
+#: squeezed to almost nothing (or a browser reporting a width of 0 for a moment) scrolls
+#: instead of giving plotly.js negative sizes, which it logs as console errors
 _STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;
 color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;
 padding:.2em .6em;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
 img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#666}
-.warn{color:#b00020}ul.warn li{margin:.3em 0}.ok{color:#1b7a2f}"""
+.warn{color:#b00020}ul.warn li{margin:.3em 0}.ok{color:#1b7a2f}
+.plotly-graph-div{min-width:320px}"""
 
 
 def reports_dir(project: Project) -> Path:
