@@ -207,6 +207,11 @@ class TriangulationConfig(Section):
     score_threshold: float = Field(
         0.5, ge=0, le=1, description="2D points with a lower score are not used"
     )
+    subframe: bool = Field(
+        True, description="use the sync step's sub-frame offsets (cameras not in step with "
+        "the reference): each camera's 2D is interpolated to the reference camera's "
+        "instants (docs/triangulation.md); false = the nearest whole frame"
+    )
     n_deriv_smooth: int = Field(2, ge=1, le=4, description="time derivative that is smoothed")
     reference_point: str | None = Field(None, description="keypoint placed at the origin")
     axes: list[list[str]] = Field(

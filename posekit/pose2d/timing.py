@@ -20,6 +20,7 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from posekit.numerics import nanmedian
 from posekit.pose2d.table import Pose2D
 
 IntArray = NDArray[np.int64]
@@ -248,3 +249,52 @@ def grid_to_frames(pose: Pose2D) -> IntArray:
     if index is None:
         return np.arange(pose.n_frames, dtype=np.int64)
     return np.asarray(index, np.int64)
+
+
+#: two neighbouring frames are interpolated between only when a keypoint moved from one
+#: to the other by at most this many times its median movement per frame over the clip
+#: (else one of them is most likely a detection error, which interpolation would spread
+#: over two frames: the nearer frame is taken instead, as whole-frame offsets would)
+AGREE_STEPS = 4.0
+
+
+def between_frames(xy: ArrayLike, likelihood: ArrayLike, positions: ArrayLike
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A camera's 2D keypoints at fractional frame ``positions`` (m,): ``xy`` (n, k, 2)
+    and ``likelihood`` (n, k) interpolated linearly between the two frames around each
+    position, or taken from the nearer frame where only that one saw the keypoint or the
+    two disagree (:data:`AGREE_STEPS`). Positions outside ``0 .. n - 1`` take the nearer
+    frame when it is within half a frame, else NaN (likelihood 0). An interpolated
+    likelihood is the smaller of the two.
+
+    For cameras that are not in step with the reference camera (:mod:`posekit.sync`'s
+    sub-frame offsets): each reference frame then falls between two of the camera's
+    frames."""
+    xy = np.asarray(xy, np.float64)
+    like = np.asarray(likelihood, np.float64)
+    pos = np.asarray(positions, np.float64)
+    n = len(xy)
+    if n == 0:
+        return (np.full((len(pos), *xy.shape[1:]), np.nan),
+                np.zeros((len(pos), *like.shape[1:])))
+    lo = np.floor(pos).astype(np.int64)
+    w = (pos - lo)[:, None]  # weight of the later frame
+    hi = lo + 1
+
+    def rows(i: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        inside = (i >= 0) & (i < n)
+        j = np.clip(i, 0, n - 1)
+        return (np.where(inside[:, None, None], xy[j], np.nan),
+                np.where(inside[:, None], like[j], 0.0))
+
+    (a, la), (b, lb) = rows(lo), rows(hi)
+    later = w >= 0.5
+    near, lnear = np.where(later[..., None], b, a), np.where(later, lb, la)
+    step = np.linalg.norm(np.diff(xy, axis=0), axis=-1)  # (n - 1, k), NaN where unseen
+    typical = nanmedian(step, axis=0) if len(step) else np.full(xy.shape[1], np.nan)
+    with np.errstate(invalid="ignore"):  # NaN: not both seen, or no typical movement
+        agree = np.linalg.norm(b - a, axis=-1) <= AGREE_STEPS * typical
+    out = np.where(agree[..., None], (1.0 - w[..., None]) * a + w[..., None] * b, near)
+    lik = np.where(agree, np.minimum(la, lb), lnear)
+    lost = ~np.isfinite(out).all(axis=-1)
+    return np.where(lost[..., None], np.nan, out), np.where(lost, 0.0, lik)

@@ -54,6 +54,17 @@ def read_sync(path: str | Path) -> dict[str, int]:
         raise PosekitError(f"{path}: not a posekit sync file ({exc})") from None
 
 
+def read_subframe(path: str | Path) -> dict[str, float]:
+    """The geometry's sub-frame offsets by camera from a ``sync.toml`` (its
+    ``[subframe]`` table: cameras refined by the joint step, three or more cameras with a
+    calibration); empty when it has none."""
+    try:
+        data = toml.load(str(path))
+        return {str(k): float(v) for k, v in data.get("subframe", {}).items()}
+    except (OSError, ValueError, TypeError, AttributeError, toml.TomlDecodeError) as exc:
+        raise PosekitError(f"{path}: not a posekit sync file ({exc})") from None
+
+
 def _plot(path: Path, poses: Mapping[str, Pose2D], signals: Mapping[str, np.ndarray],
           offsets: Mapping[str, int], fps: float, confidence: Mapping[str, float]) -> None:
     """The motion signals on the reference camera's clock; each camera labelled with its

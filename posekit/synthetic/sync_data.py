@@ -13,7 +13,7 @@ and cam2's frame 45 shows cam1's frame 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,8 +34,10 @@ class SyncTrial:
     """Synthetic unsynchronised 2D keypoints with their ground truth.
 
     ``poses`` camera name → :class:`Pose2D` (MediaPipe 33 keypoints, each camera with its
-    own frames); ``offsets`` camera name → true offset in frames (module docstring
-    convention; the reference camera ``group.names[0]`` has 0); ``points3d``
+    own frames); ``offsets`` camera name → true offset in whole frames (module docstring
+    convention; the reference camera ``group.names[0]`` has 0), ``fractions`` the part of
+    a frame (in [-0.5, 0.5]) by which a camera's frames are moreover late (cameras not
+    named: 0; see :func:`make_sync_trial`); ``points3d``
     (n, 33, 3) metres: the true landmarks at reference frames ``first_frame ..
     first_frame + n - 1`` (``first_frame = min(offsets) <= 0``, so ``points3d[k -
     first_frame]`` is reference frame k, covering every camera's frames; see
@@ -49,6 +51,13 @@ class SyncTrial:
     points3d: FloatArray
     motion: str
     first_frame: int = 0
+    fractions: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def subframe_offsets(self) -> dict[str, float]:
+        """True offsets in frames, fractions of a frame included (``offsets`` plus
+        ``fractions``)."""
+        return {c: o + self.fractions.get(c, 0.0) for c, o in self.offsets.items()}
 
     @property
     def reference(self) -> str:
@@ -111,7 +120,8 @@ def make_sync_trial(n_cams: int = 4, fps: float = 30.0, duration: float = 20.0,
                     motion: str = "demo", seed: int = 0,
                     offsets: dict[str, int] | None = None,
                     static_camera: str | None = None,
-                    absent_camera: str | None = None) -> SyncTrial:
+                    absent_camera: str | None = None,
+                    fractions: dict[str, float] | None = None) -> SyncTrial:
     """Unsynchronised 2D keypoints of ``motion`` seen by ``make_rig(n_cams, seed)``.
 
     Each camera records ``round(duration * fps)`` frames from its own start. The offsets
@@ -127,8 +137,12 @@ def make_sync_trial(n_cams: int = 4, fps: float = 30.0, duration: float = 20.0,
     ``dropout_rate`` are dropped (NaN, likelihood 0), half as whole-frame bursts, half as
     single keypoints; points out of the image or behind the camera are NaN with
     likelihood 0; other likelihoods are U(0.6, 1.0). ``static_camera`` sees a person
-    standing perfectly still, ``absent_camera`` never sees anyone (all NaN). The same
-    arguments give the same trial.
+    standing perfectly still, ``absent_camera`` never sees anyone (all NaN).
+    ``fractions`` (camera name → a fraction of a frame in [-0.5, 0.5]) makes cameras that
+    are not in step with the reference, as free-running cameras never are: camera c's
+    frame i then shows reference frame ``i + offsets[c] + fractions[c]``, i.e. the
+    instant between two of the reference's frames (``points3d`` stays on the
+    reference's frames). The same arguments give the same trial.
     """
     if fps <= 0 or duration <= 0 or max_offset_s < 0 or noise_px < 0:
         raise ValueError("fps and duration must be positive, max_offset_s and noise_px >= 0")
@@ -142,8 +156,15 @@ def make_sync_trial(n_cams: int = 4, fps: float = 30.0, duration: float = 20.0,
                          *(("offsets", c) for c in offsets or {})):
         if named is not None and named not in names:
             raise ValueError(f"{label}: no camera {named!r} (cameras: {names})")
-    if (offsets or {}).get(names[0], 0) != 0:
+    if (offsets or {}).get(names[0], 0) != 0 or (fractions or {}).get(names[0], 0.0) != 0:
         raise ValueError(f"the reference camera {names[0]} must have offset 0")
+    fracs = {c: float(f) for c, f in (fractions or {}).items()}
+    for c, f in fracs.items():
+        if c not in names:
+            raise ValueError(f"fractions: no camera {c!r} (cameras: {names})")
+        if not -0.5 <= f <= 0.5:
+            raise ValueError(f"fractions[{c!r}] = {f}: must be in [-0.5, 0.5] (whole frames "
+                             "go in offsets)")
     seeds = np.random.SeedSequence(seed).spawn(n_cams + 1)
     limit = round(max_offset_s * fps)
     drawn = np.random.default_rng(seeds[0]).integers(-limit, limit + 1, n_cams)
@@ -156,9 +177,10 @@ def make_sync_trial(n_cams: int = 4, fps: float = 30.0, duration: float = 20.0,
     total = max(offs.values()) + n_frames - first
     model = make_motion(motion, max(DEFAULT_DURATIONS[motion], (total - 1) / fps), seed)
     points3d = model.landmarks(np.arange(total) / fps)
-    # Camera c's frame i is at reference frame i + offs[c], i.e. motion time
-    # (i + offs[c] - first) / fps.
-    times = camera_times(n_frames, fps, [o - first for o in offs.values()])
+    # Camera c's frame i is at reference frame i + offs[c] + fracs[c], i.e. motion time
+    # (i + offs[c] + fracs[c] - first) / fps.
+    times = camera_times(n_frames, fps, [o + fracs.get(c, 0.0) - first
+                                         for c, o in offs.items()])
     still = make_motion("stand", seed=seed).landmarks([0.0])
     poses: dict[str, Pose2D] = {}
     for i, cam in enumerate(group):
@@ -172,7 +194,8 @@ def make_sync_trial(n_cams: int = 4, fps: float = 30.0, duration: float = 20.0,
         poses[cam.name] = Pose2D(MEDIAPIPE_33.keypoints, xy, like, scorer="synthetic",
                                  frame_times=np.arange(n_frames) / fps,
                                  metadata={"camera": cam.name, "synthetic_seed": seed})
-    return SyncTrial(group, poses, offs, float(fps), points3d, motion, first)
+    return SyncTrial(group, poses, offs, float(fps), points3d, motion, first,
+                     {c: f for c, f in fracs.items() if f})
 
 
 def shift_pose(pose: Pose2D, frames: int) -> Pose2D:

@@ -5,7 +5,10 @@ Offsets come from ``sync/<trial>.toml`` (the sync step), else from ``[sync] offs
 the config, else 0. Frame ``i`` of camera ``c`` shows reference frame ``i + offset[c]``;
 only the reference frames every camera recorded are triangulated, and the output's
 ``fnum`` are the reference camera's frame numbers (from 0, as Anipose; the TRC and C3D
-count frames from 1, so their frame k is fnum k - 1).
+count frames from 1, so their frame k is fnum k - 1). Cameras that the sync file finds
+out of step with the reference by part of a frame (its ``[subframe]`` offsets) have their
+2D interpolated to the reference's instants (``[triangulation] subframe``,
+:func:`trial_fractions`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from posekit.config.schema import Config
 from posekit.errors import CalibrationError, PosekitError, ProjectError
 from posekit.io.atomic import write_figure_atomic, write_text_atomic
 from posekit.pose2d.table import Pose2D
+from posekit.pose2d.timing import between_frames
 from posekit.project.layout import Trial
 from posekit.project.steps import (
     all_or_nothing,
@@ -42,7 +46,7 @@ from posekit.project.steps import (
     trial_fps,
     turned_keypoint_problems,
 )
-from posekit.sync.step import overlap, read_sync
+from posekit.sync.step import overlap, read_subframe, read_sync
 from posekit.triangulation.align import alignment_from_keypoints, apply_alignment
 from posekit.triangulation.export import write_anipose_csv, write_c3d, write_trc
 from posekit.triangulation.filters import (
@@ -74,20 +78,47 @@ def trial_offsets(trial: Trial) -> tuple[dict[str, int], str]:
     return {c: 0 for c in cams}, "none (cameras assumed synchronised)"
 
 
-def stack_poses(poses: Mapping[str, Pose2D], offsets: Mapping[str, int]
+def trial_fractions(trial: Trial, offsets: Mapping[str, int]) -> dict[str, float]:
+    """Per camera, the part of a frame by which it is out of step with the reference
+    camera, beyond its whole-frame offset: the sync file's sub-frame offset minus
+    ``offsets`` (cameras whose difference is 0 or more than half a frame, e.g. an offset
+    changed by hand, are left out). Empty with ``[triangulation] subframe = false`` or
+    without a sync file."""
+    path = sync_path(trial)
+    if not trial.config.triangulation.subframe or not path.is_file():
+        return {}
+    out = {}
+    for cam, value in read_subframe(path).items():
+        if cam in offsets and 0 < abs(value - offsets[cam]) <= 0.5:
+            out[cam] = round(value - offsets[cam], 4)
+    return out
+
+
+def stack_poses(poses: Mapping[str, Pose2D], offsets: Mapping[str, int],
+                fractions: Mapping[str, float] | None = None
                 ) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
     """2D points (n_cams, n, k, 2), scores (n_cams, n, k) of the overlapping reference
-    frames, and those frame numbers (n,)."""
+    frames, and those frame numbers (n,). A camera with a ``fractions`` entry ``f`` (its
+    frames show the reference's frame ``i + offset + f``) is interpolated to the
+    reference's instants (:func:`~posekit.pose2d.timing.between_frames`)."""
     start, stop = overlap(offsets, {c: p.n_frames for c, p in poses.items()})
     if stop <= start:
         spans = {c: (offsets[c], offsets[c] + p.n_frames) for c, p in poses.items()}
         raise PosekitError(
             "the cameras' recordings do not overlap with these offsets (reference frame "
             f"spans {spans}); check the sync file or [sync] offsets")
-    xy = np.stack([p.xy[start - offsets[c]:stop - offsets[c]] for c, p in poses.items()])
-    sc = np.stack([p.likelihood[start - offsets[c]:stop - offsets[c]]
-                   for c, p in poses.items()])
-    return xy, sc, np.arange(start, stop)
+    frames = np.arange(start, stop)
+    xy, sc = [], []
+    for c, p in poses.items():
+        part = (fractions or {}).get(c, 0.0)
+        if part:
+            pts, like = between_frames(p.xy, p.likelihood, frames - offsets[c] - part)
+        else:
+            pts = p.xy[start - offsets[c]:stop - offsets[c]]
+            like = p.likelihood[start - offsets[c]:stop - offsets[c]]
+        xy.append(pts)
+        sc.append(like)
+    return np.stack(xy), np.stack(sc), frames
 
 
 def _load_inputs(trial: Trial) -> tuple[CameraGroup, dict[str, Pose2D]]:
@@ -293,7 +324,12 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
             f"trial {trial.key}: with the offsets from {source}, no frame was recorded by "
             f"every camera (reference frames each recorded: {spans}); check the offsets "
             "(`posekit sync --overwrite`, or [sync] offsets) and the shortest videos")
-    xy, scores, fnum = stack_poses(poses, offsets)
+    fractions = trial_fractions(trial, offsets)
+    if fractions:
+        log.info("%s: cameras out of step with the reference by part of a frame (%s, from "
+                 "%s): their 2D is interpolated to the reference's instants", trial.key,
+                 ", ".join(f"{c} {f:+.2f}" for c, f in fractions.items()), source)
+    xy, scores, fnum = stack_poses(poses, offsets, fractions)
     cam_warnings = [*frame_timing_problems(poses),
                     *_check_detections(trial, poses, scores, fnum, source)]
     counts = frame_counts(poses)
@@ -316,7 +352,8 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     out = pose_3d_path(trial)
     units = cfg.calibration.units
     summary = quality_summary(rec, group.names)
-    summary.update(offsets=offsets, offsets_source=trial.session.project.relative(source),
+    summary.update(offsets=offsets, subframe=fractions,
+                   offsets_source=trial.session.project.relative(source),
                    fps=fps, units=units, first_frame=int(fnum[0]),
                    reference_camera=group.names[0],
                    frames_per_camera={c: p.n_frames for c, p in poses.items()})

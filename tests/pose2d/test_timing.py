@@ -8,6 +8,7 @@ import pytest
 
 from posekit.pose2d.table import Pose2D
 from posekit.pose2d.timing import (
+    between_frames,
     clock_slots,
     frame_slots,
     grid_to_frames,
@@ -132,3 +133,54 @@ def test_a_camera_at_a_slightly_different_rate_goes_on_the_reference_clock(
     index = grid_to_frames(pose)
     rows = index >= 0
     np.testing.assert_array_equal(pose.xy[rows, 0, 0], index[rows])
+
+
+# --------------------------------------------------------------------------------------------
+# between_frames: a camera's 2D at the instants between its frames (sub-frame offsets)
+
+
+def _walking(n: int = 20, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints moving 2 px per frame to the right (k of them, 10 px apart)."""
+    xy = np.stack([np.stack([np.arange(n) * 2.0 + 10 * j, np.full(n, 5.0 * j)], axis=-1)
+                   for j in range(k)], axis=1)
+    return xy, np.full((n, k), 0.9)
+
+
+def test_between_frames_follows_steady_movement_exactly() -> None:
+    xy, like = _walking()
+    pos = np.array([0.0, 0.25, 3.5, 7.9, 18.6])
+    out, lik = between_frames(xy, like, pos)
+    np.testing.assert_allclose(out[:, 0, 0], 2.0 * pos)
+    np.testing.assert_allclose(out[:, 2, 1], 10.0)
+    np.testing.assert_allclose(lik, 0.9)
+    # whole positions give the frames themselves
+    whole, _ = between_frames(xy, like, np.arange(20.0))
+    np.testing.assert_array_equal(whole, xy)
+
+
+def test_between_frames_takes_the_nearer_frame_past_a_gap_or_a_detection_error() -> None:
+    xy, like = _walking()
+    xy[5, 0] = np.nan  # keypoint 0 not seen in frame 5
+    like[5, 0] = 0.0
+    xy[9, 1] = [300.0, -40.0]  # keypoint 1 wrongly detected in frame 9
+    like[9, 1] = 0.6
+    out, lik = between_frames(xy, like, np.array([4.3, 4.7, 8.2, 8.8]))
+    # frame 5 missing: 4.3 takes frame 4; 4.7 would take frame 5, which is missing
+    np.testing.assert_allclose(out[0, 0], xy[4, 0])
+    assert np.isnan(out[1, 0]).all() and lik[1, 0] == 0.0
+    # frames 8 and 9 disagree by far more than the keypoint's usual step: the nearer one
+    np.testing.assert_allclose(out[2, 1], xy[8, 1])
+    np.testing.assert_allclose(out[3, 1], xy[9, 1])
+    assert lik[3, 1] == 0.6
+    # the other keypoints are interpolated
+    np.testing.assert_allclose(out[:, 2, 0], 2.0 * np.array([4.3, 4.7, 8.2, 8.8]) + 20)
+
+
+def test_between_frames_at_the_ends_of_the_clip() -> None:
+    xy, like = _walking(n=10)
+    out, lik = between_frames(xy, like, np.array([-0.3, -0.7, 9.2, 9.6]))
+    np.testing.assert_allclose(out[0], xy[0])  # within half a frame of frame 0
+    np.testing.assert_allclose(out[2], xy[9])
+    assert np.isnan(out[[1, 3]]).all() and (lik[[1, 3]] == 0).all()
+    empty, none = between_frames(xy[:0], like[:0], np.array([0.5]))
+    assert empty.shape == (1, 3, 2) and np.isnan(empty).all() and (none == 0).all()

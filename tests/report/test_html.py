@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from posekit.cli.main import cli
 from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
 from posekit.project.layout import Project, Trial
-from posekit.project.steps import pose_2d_path, sync_path
+from posekit.project.steps import pose_2d_path, pose_3d_quality_path, sync_path
 from posekit.report.html import report_path, reports_dir
 
 
@@ -36,6 +36,11 @@ def test_report_cli_writes_offline_pages(example_trial: Trial) -> None:
         assert f"<h2 id=\"{section.lower().replace(' ', '-')}\">{section}</h2>" in text
     assert "None: no step warned about this trial." in text
     assert text.count("data:image/png;base64,") >= 2  # sync, angles
+    # whether the 3D used the sync file's sub-frame offsets (here a hundredth of a frame)
+    used = json.loads(pose_3d_quality_path(example_trial).read_text())["subframe"]
+    assert set(used) == {"cam2", "cam3"}
+    assert ("the 3D interpolates the 2D of cam2, cam3 to the reference camera&#x27;s "
+            "instants by their sub-frame offsets") in text
     # the fixture's calibration was written, not made from board recordings
     assert "was not made from board recordings by <code>posekit calibrate</code>" in text
     assert "not found.</p>" not in text

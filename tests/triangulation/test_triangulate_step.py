@@ -81,11 +81,12 @@ class Built:
 
 def build_project(root: Path, truth: SyncTrial, *, sync: dict[str, int] | None = None,
                   config_extra: str = "", calibration: bool | None = True,
-                  skip_2d: tuple[str, ...] = ()) -> Built:
+                  skip_2d: tuple[str, ...] = (),
+                  subframe: dict[str, float] | None = None) -> Built:
     """Project with ``s1/videos-raw/t-camN.mp4`` (empty: discovery only), the 2D files,
     the rig's calibration (``calibration`` False: an empty calibration folder; None: no
     calibration folder) and, given ``sync``, ``s1/sync/t.toml`` as the sync step writes
-    it."""
+    it (with ``subframe`` as its sub-frame offsets)."""
     raw, pose2d = root / "s1" / "videos-raw", root / "s1" / "pose-2d"
     raw.mkdir(parents=True)
     (root / "config.toml").write_text(
@@ -103,6 +104,8 @@ def build_project(root: Path, truth: SyncTrial, *, sync: dict[str, int] | None =
     if sync is not None:
         record = {"reference": truth.group.names[0], "convention": CONVENTION,
                   "method": "test", "offsets": sync}
+        if subframe:
+            record["subframe"] = subframe
         path = root / "s1" / "sync" / f"{TRIAL}.toml"
         path.parent.mkdir(parents=True)
         path.write_text(f"# posekit sync: {CONVENTION}\n" + toml.dumps(record))
@@ -196,6 +199,43 @@ def test_offsets_from_sync_file(synced: Built) -> None:
         assert set(info) == {"median_error_px", "mean_cameras", "valid_share"}
     assert synced.quality_json.with_suffix(".png").stat().st_size > 0
     assert leftovers(synced.root) == []
+
+
+def test_cameras_out_of_step_by_part_of_a_frame(tmp_path: Path) -> None:
+    """cam2 and cam3 record 0.45 and -0.4 frame later than their whole-frame offsets say
+    (as free-running cameras do): with the sync file's sub-frame offsets their 2D is
+    interpolated to the reference's instants, which brings the 3D closer to the truth
+    than the nearest whole frames."""
+    truth = make_trial(fractions={"cam2": 0.45, "cam3": -0.4},
+                       outlier_rate=0.05, dropout_rate=0.1)
+    true = truth.subframe_offsets
+    errors = {}
+    for setting in ("true", "false"):
+        built = build_project(tmp_path / setting, truth, sync=dict(truth.offsets),
+                              subframe={c: v for c, v in true.items() if c != "cam1"},
+                              config_extra=f"subframe = {setting}\n")
+        result = triangulate(built)
+        assert result.exit_code == 0, result.output
+        data = read_anipose_csv(built.csv)
+        errors[setting] = built.mpjpe_mm(data.points, data.fnum)
+        used = built.quality()["subframe"]
+        assert used == ({"cam2": 0.45, "cam3": -0.4} if setting == "true" else {})
+        np.testing.assert_array_equal(data.fnum, built.overlap(truth.offsets))
+    print(f"\nMPJPE: sub-frame offsets {errors['true']:.2f} mm, whole frames "
+          f"{errors['false']:.2f} mm")
+    assert errors["true"] < 0.9 * errors["false"]
+
+
+def test_a_subframe_value_that_does_not_fit_the_offset_is_not_used(tmp_path: Path) -> None:
+    """An offset changed by hand in the sync file leaves its old sub-frame value more than
+    half a frame away: the camera is then taken at whole frames."""
+    truth = make_trial()
+    built = build_project(tmp_path / "p", truth, sync=dict(truth.offsets),
+                          subframe={"cam2": truth.offsets["cam2"] + 3.2,
+                                    "cam3": truth.offsets["cam3"] + 0.3})
+    result = triangulate(built)
+    assert result.exit_code == 0, result.output
+    assert built.quality()["subframe"] == {"cam3": 0.3}
 
 
 # --------------------------------------------------------------------------------------------
