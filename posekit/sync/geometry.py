@@ -93,11 +93,14 @@ def residual_error(resid: FloatArray, debias: bool = True, quantile: float = 50.
 
 
 def pair_error(group: CameraGroup, a: str, c: str, xy_a: FloatArray, xy_c: FloatArray,
-               off_a: int, off_c: int, debias: bool = True, quantile: float = 50.0) -> float:
+               off_a: int, off_c: int, debias: bool = True, quantile: float = 50.0,
+               normalized: tuple[FloatArray, FloatArray] | None = None) -> float:
     """Median (or another ``quantile``, %) two-view reprojection error (px) of cameras
     ``a`` and ``c`` aligned by their offsets (NaN when the clips overlap by less than half
     the shorter one, or too few keypoints are seen by both); bias-removed unless ``debias``
-    is false (module docstring)."""
+    is false (module docstring). ``normalized``: ``xy_a`` and ``xy_c`` already undistorted
+    (:meth:`~posekit.camera.model.Camera.undistort_points`), for many offsets of the same
+    two clips (the same result, without undistorting them again for each)."""
     # reference frame t ↔ frame t - off of each camera
     start = max(off_a, off_c)
     stop = min(off_a + len(xy_a), off_c + len(xy_c))
@@ -110,7 +113,14 @@ def pair_error(group: CameraGroup, a: str, c: str, xy_a: FloatArray, xy_c: Float
         return float("nan")
     pts2d = np.where(both[None, ..., None], pts2d, np.nan)
     sub = group.subset([a, c])
-    proj = sub.project(triangulate(sub, pts2d))
+    if normalized is None:
+        points = triangulate(sub, pts2d)
+    else:
+        rays = np.stack([normalized[0][frames - off_a], normalized[1][frames - off_c]])
+        rays = np.where(both[None, ..., None], rays, np.nan).reshape(2, -1, 2)
+        ext = np.stack([cam.extrinsics[:3] for cam in sub])
+        points = triangulate_normalized(ext, rays).reshape(*pts2d.shape[1:-1], 3)
+    proj = sub.project(points)
     return residual_error(proj - pts2d, debias, quantile)
 
 
@@ -387,8 +397,11 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
     candidates = np.arange(-max_lag, max_lag + 1)
     for cam in order:
         if len(anchors) == 1:
+            rays = (group[reference].undistort_points(xy[reference]),
+                    group[cam].undistort_points(xy[cam]))
             errors = np.array([pair_error(group, reference, cam, xy[reference], xy[cam], 0,
-                                          int(o), debias) for o in candidates])
+                                          int(o), debias, normalized=rays)
+                               for o in candidates])
         else:
             errors = anchored_errors(group, anchors, result, xy, cam, candidates, debias,
                                      max_frames=SEARCH_FRAMES)
