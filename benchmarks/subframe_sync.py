@@ -14,18 +14,29 @@ through posekit's own triangulation (``stack_poses`` then ``reconstruct`` with t
 - **sub-frame**: the estimated sub-frame offsets, 2D interpolated (``subframe = true``);
 - **true sub-frame**: the true offsets, 2D interpolated (the best interpolation can do).
 
-MPJPE (mm) against the true 3D on the reference camera's frames. Run:
-``python benchmarks/subframe_sync.py [--seeds N] [--fps 30 60] [--fractions 1 0]``.
+MPJPE (mm) against the true 3D on the reference camera's frames.
+
+``--rendered DIR``: the same with a real detector instead: person videos rendered by
+``posekit.synthetic`` (3 cameras of the demo's rig, 1080p-class, 30 fps, ``--seconds``
+long; cam2 and cam3 late by +0.4 and -0.3 frame, or in step), MediaPipe 2D from posekit's
+detector (``posekit detect``'s defaults), videos and 2D cached in DIR. MPJPE is then
+dominated by how MediaPipe places joints, so the columns' differences are what counts.
+
+Run: ``python benchmarks/subframe_sync.py [--seeds N] [--fps 30 60] [--fractions 1 0]
+[--rendered DIR [--seconds S]]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
-from posekit.config.schema import TriangulationConfig
+from posekit.camera.model import CameraGroup
+from posekit.config.schema import DetectionConfig, TriangulationConfig
+from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
 from posekit.sync.geometry import geometry_offsets
 from posekit.sync.motion import motion_offsets
 from posekit.synthetic.sync_data import SyncTrial, make_sync_trial
@@ -38,14 +49,90 @@ MOTIONS = ("march", "jump", "squat", "arm_raise_side")
 def mpjpe(trial: SyncTrial, offsets: dict[str, float]) -> float:
     """MPJPE (mm) of the trial triangulated with continuous ``offsets`` (whole frames
     where they are integers)."""
+    return triangulated_error(trial.poses, trial.group, offsets, trial.points3d,
+                              trial.first_frame, trial.fps)
+
+
+def triangulated_error(poses: dict[str, Pose2D], group: CameraGroup,
+                       offsets: dict[str, float], points3d: np.ndarray, first_frame: int,
+                       fps: float) -> float:
+    """MPJPE (mm) of ``poses`` triangulated with continuous ``offsets`` against the truth
+    ``points3d`` (row k: reference frame ``k + first_frame``; frames outside it are not
+    scored)."""
     whole = {c: round(v) for c, v in offsets.items()}
     fractions = {c: v - whole[c] for c, v in offsets.items() if v != whole[c]}
-    xy, scores, fnum = stack_poses(trial.poses, whole, fractions)
-    keypoints = list(trial.poses[trial.reference].keypoints)
-    rec = reconstruct(trial.group, xy, scores, keypoints, TriangulationConfig(), trial.fps,
+    xy, scores, fnum = stack_poses(poses, whole, fractions)
+    keypoints = list(next(iter(poses.values())).keypoints)
+    rec = reconstruct(group, xy, scores, keypoints, TriangulationConfig(), fps,
                       mm_per_unit=1000.0)  # the synthetic rig is in metres
-    truth = trial.points3d[fnum - trial.first_frame]
-    return 1000.0 * float(np.nanmean(np.linalg.norm(rec.points - truth, axis=-1)))
+    rows = fnum - first_frame
+    inside = (rows >= 0) & (rows < len(points3d))
+    err = np.linalg.norm(rec.points[inside] - points3d[rows[inside]], axis=-1)
+    return 1000.0 * float(np.nanmean(err))
+
+
+def estimated(poses: dict[str, Pose2D], group: CameraGroup, fps: float, reference: str
+              ) -> tuple[dict[str, int], dict[str, float]]:
+    """The sync step's whole-frame and sub-frame offsets (lag range ±2 s)."""
+    est = motion_offsets(poses, fps, max_lag_s=2.0)
+    geo = geometry_offsets(poses, group, est.offsets, est.confidence, reference,
+                           round(2 * fps))
+    found = {c: float(geo.offsets[c]) for c in poses}
+    for c, (value, _) in geo.subframe.items():
+        if abs(value - geo.offsets[c]) <= 0.5:
+            found[c] = value
+    return geo.offsets, found
+
+
+def rendered(folder: Path, seconds: float) -> None:
+    """The ``--rendered`` study (module docstring)."""
+    from posekit.pose2d.step import detect_video
+    from posekit.synthetic.motions import make_motion, sample_cameras
+    from posekit.synthetic.render_person import render_person_videos
+    from posekit.synthetic.rig import make_rig
+
+    fps = 30.0
+    rig = make_rig(3, seed=0)
+    print("| out of step | motion | true sub-frame offsets | estimated | whole mm | "
+          "sub-frame mm | true sub-frame mm |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    rows = {1.0: [], 0.0: []}
+    for scale in (1.0, 0.0):
+        true = {"cam1": 0.0, "cam2": 0.4 * scale, "cam3": -0.3 * scale}
+        for seed, motion_name in enumerate(MOTIONS):
+            case = folder / f"{motion_name}-{'out' if scale else 'in'}"
+            case.mkdir(parents=True, exist_ok=True)
+            n = round(seconds * fps)
+            motion = make_motion(motion_name, seconds + 1.0, seed=seed)
+            samples = sample_cameras(motion, n, fps, [true[c] for c in rig.names])
+            if not all((case / f"{c}.mp4").is_file() for c in rig.names):
+                render_person_videos(rig, np.stack([s.landmarks for s in samples]), case,
+                                     fps, seed=seed)
+            poses = {}
+            for cam in rig.names:
+                cached = case / f"{cam}.h5"
+                if not cached.is_file():
+                    pose = detect_video(case / f"{cam}.mp4", DetectionConfig(),
+                                        progress=False)
+                    pose.metadata.setdefault("fps", fps)
+                    write_pose2d(pose, cached)
+                poses[cam] = read_pose2d(cached)
+            whole, found = estimated(poses, rig, fps, rig.names[0])
+            truth = samples[0].landmarks
+            row = [triangulated_error(poses, rig, {c: float(o) for c, o in whole.items()},
+                                      truth, 0, fps),
+                   triangulated_error(poses, rig, found, truth, 0, fps),
+                   triangulated_error(poses, rig, true, truth, 0, fps)]
+            rows[scale].append(row)
+            shown = ", ".join(f"{found[c]:+.2f}" for c in rig.names[1:])
+            print(f"| {'yes' if scale else 'no'} | {motion_name} | {true['cam2']:+.1f}, "
+                  f"{true['cam3']:+.1f} | {shown} | {row[0]:.1f} | {row[1]:.1f} | "
+                  f"{row[2]:.1f} |", flush=True)
+    print()
+    for scale, label in ((1.0, "out of step"), (0.0, "in step")):
+        r = np.array(rows[scale])
+        print(f"rendered, MediaPipe 2D, {label}: mean MPJPE whole {r[:, 0].mean():.1f} mm, "
+              f"sub-frame {r[:, 1].mean():.1f} mm, true sub-frame {r[:, 2].mean():.1f} mm")
 
 
 def main() -> None:
@@ -55,7 +142,14 @@ def main() -> None:
     parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.0],
                         help="scale of the random fractions (1: uniform in ±0.5 frame; 0: "
                         "cameras in step)")
+    parser.add_argument("--rendered", type=Path, default=None,
+                        help="run the rendered-video study instead, cached in this folder")
+    parser.add_argument("--seconds", type=float, default=4.0,
+                        help="length of the rendered trials")
     args = parser.parse_args()
+    if args.rendered is not None:
+        rendered(args.rendered, args.seconds)
+        return
     print("| fps | out of step | motion | seed | offsets exact | sub-frame error (frames) | "
           "whole mm | sub-frame mm | true sub-frame mm |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -70,18 +164,12 @@ def main() -> None:
                                  for i in range(2, 5)}
                     trial = make_sync_trial(n_cams=4, fps=fps, duration=8.0, max_offset_s=1.0,
                                             motion=motion, seed=seed, fractions=fractions)
-                    est = motion_offsets(trial.poses, fps, max_lag_s=2.0)
-                    geo = geometry_offsets(trial.poses, trial.group, est.offsets,
-                                           est.confidence, trial.reference, round(2 * fps))
+                    offsets, found = estimated(trial.poses, trial.group, fps, trial.reference)
                     true = trial.subframe_offsets
-                    found = {c: float(geo.offsets[c]) for c in true}
-                    for c, (value, _) in geo.subframe.items():
-                        if abs(value - geo.offsets[c]) <= 0.5:
-                            found[c] = value
-                    exact = sum(geo.offsets[c] == round(true[c]) for c in true)
+                    exact = sum(offsets[c] == round(true[c]) for c in true)
                     err = [found[c] - true[c] for c in true if c != trial.reference]
                     shown = " ".join(f"{e:+.2f}" if abs(e) < 10 else f"{e:+.0f}" for e in err)
-                    row = (mpjpe(trial, {c: float(geo.offsets[c]) for c in true}),
+                    row = (mpjpe(trial, {c: float(offsets[c]) for c in true}),
                            mpjpe(trial, found), mpjpe(trial, true))
                     rows.append(row)
                     print(f"| {fps:g} | {'±0.5' if scale else 'in step'} | {motion} | {seed} | "
