@@ -274,10 +274,11 @@ def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
         return (f"the geometry places this camera {value:+.2f}{spread} frames from the "
                 f"reference, between whole frames, so offsets {floor(value):+d} and "
                 f"{floor(value) + 1:+d} fit about equally well and either is up to about "
-                "half a frame off, which matters only for fast movements (cameras that are "
-                "not hardware-synchronised start a fraction of a frame apart, and a detector "
-                "whose errors differ from view to view can look the same); if you know the "
-                f"true offset, set [sync] offsets.{cam}")
+                "half a frame off (cameras that are not hardware-synchronised start a "
+                "fraction of a frame apart, and a detector whose errors differ from view to "
+                "view can look the same); triangulation uses the sub-frame value itself "
+                "unless [triangulation] subframe = false, so the 3D does not depend on which "
+                f"whole frame it is; if you know the true offset, set [sync] offsets.{cam}")
     short = (f"it shares only {shared_s:.1f} s of recording with the reference camera, "
              "which seldom holds a movement distinct enough to fix an offset, or "
              if shared_s is not None and shared_s < FULL_OVERLAP_S else "")
