@@ -7,7 +7,7 @@ instant as frame ``i + offset[c]`` of the reference camera, whose offset is 0.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from math import floor
 from pathlib import Path
 from typing import Any
@@ -45,24 +45,30 @@ LOW_CONFIDENCE = 0.3
 MOTION_VOUCHES = 1
 
 
-def read_sync(path: str | Path) -> dict[str, int]:
-    """Offsets by camera from a ``sync.toml``."""
+def _sync_table(path: str | Path, table: str, cast: Callable[[Any], Any],
+                required: bool) -> dict[str, Any]:
+    """Table ``table`` of a ``sync.toml`` by camera, each value through ``cast`` (empty
+    when it is not ``required`` and absent); a :class:`PosekitError` naming the file when
+    it cannot be read as one."""
     try:
         data = toml.load(str(path))
-        return {str(k): int(v) for k, v in data["offsets"].items()}
-    except (OSError, KeyError, ValueError, TypeError, toml.TomlDecodeError) as exc:
+        values = data[table] if required else data.get(table, {})
+        return {str(k): cast(v) for k, v in values.items()}
+    except (OSError, KeyError, ValueError, TypeError, AttributeError,
+            toml.TomlDecodeError) as exc:
         raise PosekitError(f"{path}: not a posekit sync file ({exc})") from None
+
+
+def read_sync(path: str | Path) -> dict[str, int]:
+    """Offsets by camera from a ``sync.toml``."""
+    return _sync_table(path, "offsets", int, required=True)
 
 
 def read_subframe(path: str | Path) -> dict[str, float]:
     """The geometry's sub-frame offsets by camera from a ``sync.toml`` (its
     ``[subframe]`` table: cameras refined by the joint step, three or more cameras with a
     calibration); empty when it has none."""
-    try:
-        data = toml.load(str(path))
-        return {str(k): float(v) for k, v in data.get("subframe", {}).items()}
-    except (OSError, ValueError, TypeError, AttributeError, toml.TomlDecodeError) as exc:
-        raise PosekitError(f"{path}: not a posekit sync file ({exc})") from None
+    return _sync_table(path, "subframe", float, required=False)
 
 
 def _plot(path: Path, poses: Mapping[str, Pose2D], signals: Mapping[str, np.ndarray],
