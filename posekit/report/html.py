@@ -191,10 +191,13 @@ def _sync_section(trial: Trial, res: TrialResults) -> str:
             "<th>sub-frame offset</th></tr>" + "".join(rows) + "</table>") if rows else ""
     source = res.quality.get("offsets_source")
     method = f", method: {record['method']}" if "method" in record else ""
-    used = res.quality.get("subframe") or {}
-    how = ("; the 3D interpolates the 2D of " + ", ".join(sorted(used)) + " to the "
-           "reference camera's instants by their sub-frame offsets" if used else
-           "; the 3D uses whole frames" if subframe else "")
+    used = res.quality.get("subframe") or {}  # the fractions triangulation applied
+    how = ""
+    if used:
+        how = (f"; the 3D interpolates the 2D of {', '.join(sorted(used))} to the reference "
+               "camera's instants by their sub-frame offsets")
+    elif subframe:
+        how = "; the 3D uses whole frames"
     note = (f"<p class=\"note\">offsets from {html.escape(str(source))}"
             f"{html.escape(method + how)}</p>") if source else ""
     return text + note + _img(sync_path(trial).with_suffix(".png"), "sync plot",
