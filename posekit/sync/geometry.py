@@ -47,6 +47,7 @@ from posekit.triangulation.dlt import (
     normalize_points,
     triangulate,
     triangulate_normalized,
+    triangulate_undistorted,
 )
 from posekit.triangulation.robust import repair_swaps, select_views, symmetric_pairs, view_errors
 
@@ -117,9 +118,7 @@ def pair_error(group: CameraGroup, a: str, c: str, xy_a: FloatArray, xy_c: Float
         points = triangulate(sub, pts2d)
     else:
         rays = np.stack([normalized[0][frames - off_a], normalized[1][frames - off_c]])
-        rays = np.where(both[None, ..., None], rays, np.nan).reshape(2, -1, 2)
-        ext = np.stack([cam.extrinsics[:3] for cam in sub])
-        points = triangulate_normalized(ext, rays).reshape(*pts2d.shape[1:-1], 3)
+        points = triangulate_undistorted(sub, np.where(both[None, ..., None], rays, np.nan))
     proj = sub.project(points)
     return residual_error(proj - pts2d, debias, quantile)
 

@@ -127,10 +127,19 @@ def triangulate(group: CameraGroup, points: ArrayLike, weights: ArrayLike | None
     pts = np.asarray(points, dtype=np.float64)
     if pts.shape[0] != len(group) or pts.shape[-1] != 2:
         raise ValueError(f"points must be (n_cams={len(group)}, ..., 2), got {pts.shape}")
-    flat = pts.reshape(len(group), -1, 2)
+    rays = normalize_points(group, pts.reshape(len(group), -1, 2)).reshape(pts.shape)
+    return triangulate_undistorted(group, rays, weights, refine)
+
+
+def triangulate_undistorted(group: CameraGroup, rays: ArrayLike,
+                            weights: ArrayLike | None = None, refine: int = 0) -> FloatArray:
+    """:func:`triangulate` from points already undistorted into normalised coordinates
+    (n_cams, ..., 2) (:func:`normalize_points`), e.g. for many pairings of the same
+    clips."""
+    xy = np.asarray(rays, dtype=np.float64)
+    flat = xy.reshape(len(group), -1, 2)
     w = None if weights is None else np.asarray(weights, dtype=np.float64).reshape(
         len(group), -1)
-    xy = normalize_points(group, flat)
     ext = np.stack([cam.extrinsics[:3] for cam in group])
-    out = triangulate_normalized(ext, xy, w, refine, focal_lengths(group))
-    return out.reshape(*pts.shape[1:-1], 3)
+    out = triangulate_normalized(ext, flat, w, refine, focal_lengths(group))
+    return out.reshape(*xy.shape[1:-1], 3)
