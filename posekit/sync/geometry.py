@@ -15,6 +15,10 @@ keypoint's median residual over the compared frames is therefore subtracted befo
 error is taken (:func:`residual_error`): what is scored is whether the *changes* of the
 keypoints agree, which a constant bias cannot fake.
 
+**Every camera against all the others.** The whole-range search places the cameras one
+by one, each against those placed before it, then checks each against all the others
+(:func:`recheck_offsets`), so that no camera's offset rests on a single pair of views.
+
 **Joint sub-frame refinement** (:func:`geometry_offsets`, three or more cameras): after
 the whole-range search, gross detection errors are removed (:func:`clean_keypoints`), then
 every camera's offset is corrected by a robust regression of its bias-removed residuals on
@@ -63,6 +67,9 @@ MAX_IRLS = 50  # iterations of the robust slope
 VEL_STEP = 3  # frames either side for keypoint velocities
 MAX_SWEEPS = 10  # sweeps of the joint refinement over the cameras
 STILL_QUANTILE = 90.0  # percentile of the residuals that :func:`still_fit` compares
+MAX_RECHECKS = 3  # passes of the search's check of every camera against all others
+#: frames of a camera's clip at most compared per candidate in that check (10 s at 60 fps)
+RECHECK_FRAMES = 600
 ROUNDING_SE = 2.0  # standard errors of margin to the rounding boundary for full confidence
 
 
@@ -363,15 +370,16 @@ class GeometrySync:
 
 def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
                      offsets: Mapping[str, int], confidence: Mapping[str, float],
-                     reference: str, max_lag: int, debias: bool = True, joint: bool = True
-                     ) -> GeometrySync:
+                     reference: str, max_lag: int, debias: bool = True, joint: bool = True,
+                     recheck: bool = True) -> GeometrySync:
     """Offsets found by the geometry, starting from (motion) ``offsets``.
 
     1. **Search** over the whole lag range (``±max_lag``), cameras placed in order of
        their motion ``confidence``: the first one is scored against the reference by
        two-view reprojection error, each later one against the points triangulated from
        all cameras placed so far; bias-removed errors (module docstring) unless
-       ``debias`` is false.
+       ``debias`` is false. With ``recheck`` and three or more cameras placed, each is
+       then searched again against all the others (:func:`recheck_offsets`).
     2. With ``joint`` and three or more placed cameras: gross detection errors
        (left/right swaps, wrong limbs) are removed at these offsets
        (:func:`clean_keypoints`), then all offsets are refined together to sub-frame
@@ -394,6 +402,22 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
                                   key=lambda n: -confidence.get(n, 0.0))
     anchors = [reference]
     candidates = np.arange(-max_lag, max_lag + 1)
+
+    def place(cam: str, errors: FloatArray) -> None:
+        """Put ``cam`` at the best offset of its whole-range error curve ``errors``."""
+        curves[cam] = np.stack([candidates.astype(float), errors])
+        sharp[cam] = sharpness(candidates, errors)
+        rivals.pop(cam, None)
+        rival_fit.pop(cam, None)
+        if not np.isfinite(errors).any():
+            return
+        result[cam] = int(candidates[int(np.nanargmin(errors))])
+        rival = _rival(candidates, errors)
+        if rival is not None:
+            rivals[cam] = rival
+            rival_fit[cam] = float(np.clip(
+                errors[candidates == rival][0] / np.nanmin(errors) - 1, 0, 1))
+
     for cam in order:
         if len(anchors) == 1:
             rays = (group[reference].undistort_points(xy[reference]),
@@ -404,16 +428,13 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
         else:
             errors = anchored_errors(group, anchors, result, xy, cam, candidates, debias,
                                      max_frames=SEARCH_FRAMES)
-        curves[cam] = np.stack([candidates.astype(float), errors])
-        sharp[cam] = sharpness(candidates, errors)
+        place(cam, errors)
         if np.isfinite(errors).any():
-            result[cam] = int(candidates[int(np.nanargmin(errors))])
             anchors.append(cam)
-            rival = _rival(candidates, errors)
-            if rival is not None:
-                rivals[cam] = rival
-                rival_fit[cam] = float(np.clip(
-                    errors[candidates == rival][0] / np.nanmin(errors) - 1, 0, 1))
+    if recheck and len(anchors) >= 3:
+        for cam, errors in recheck_offsets(group, xy, result, anchors, candidates, sharp,
+                                           debias).items():
+            place(cam, errors)
     if not joint or len(anchors) < 3:
         return GeometrySync(result, sharp, curves, rivals=rivals, sharpness=dict(sharp),
                             rival_fit=rival_fit, reference=reference)
@@ -443,6 +464,61 @@ def geometry_offsets(poses: Mapping[str, Pose2D], group: CameraGroup,
         sharp[cam] = curve_sharp[cam] * rounding[cam]
     return GeometrySync(result, sharp, curves, fine, rivals, curve_sharp, rounding, rival_fit,
                         still, reference)
+
+
+def recheck_offsets(group: CameraGroup, xy: Mapping[str, FloatArray], offsets: dict[str, int],
+                    cameras: Sequence[str], candidates: NDArray[np.int64],
+                    clarity: Mapping[str, float], debias: bool = True
+                    ) -> dict[str, FloatArray]:
+    """Each of ``cameras`` (in the order the search placed them; the first is the
+    reference) but the first searched again over ``candidates``, against the points
+    triangulated from all the others placed by ``offsets``, at the offsets where it shares
+    at least half of its clip (or the reference's, if shorter) with the reference. Where
+    the new error curve is clearer than the camera's current one (a higher
+    :func:`sharpness`; ``clarity``: the current curves') and has a single valley (no
+    :func:`_rival`), the camera moves to its best offset (``offsets`` is updated). Passes
+    over the cameras until none moves (at most ``MAX_RECHECKS``). A camera is searched again
+    only when the others or their offsets differ from those it was last searched against
+    (so not the last one placed, at first). Clips longer than ``RECHECK_FRAMES`` are
+    compared on every n-th frame (:func:`anchored_errors`). Returns the curves taken.
+
+    The search places cameras one by one, each against those placed before it: the first
+    against the reference alone, the second against two. Two views cannot see errors along
+    their epipolar lines, so a pair that agrees with itself can still predict a third
+    camera badly and place it frames or seconds off (one camera of the Pose2Sim demo trial
+    with MediaPipe 2D, 52 frames); against all the others it falls into place. But one
+    of the others may see no movement (a still person, a frozen picture): points
+    triangulated with it fit any camera poorly at every offset, so such a flat curve must
+    not overrule a clear one; and every offset is relative to the reference, so the others
+    must not carry a camera away from it. A movement that repeats (marching) fits the
+    others about as well a cycle later whichever cycle they are on, so a curve with two
+    valleys is no better evidence than the one it would replace."""
+    def others(cam: str) -> frozenset[tuple[str, int]]:
+        return frozenset((n, offsets[n]) for n in cameras if n != cam)
+
+    searched = {cameras[-1]: others(cameras[-1])}  # the search's last camera: all the others
+    clearest = dict(clarity)
+    curves: dict[str, FloatArray] = {}
+    for _ in range(MAX_RECHECKS):
+        moved = False
+        for cam in cameras[1:]:
+            if searched.get(cam) == others(cam):
+                continue
+            searched[cam] = others(cam)
+            errors = anchored_errors(group, [n for n in cameras if n != cam], offsets, xy,
+                                     cam, candidates, debias, max_frames=RECHECK_FRAMES)
+            shared = (np.minimum(candidates + len(xy[cam]), len(xy[cameras[0]]))
+                      - np.maximum(candidates, 0))  # frames shared with the reference
+            errors[shared < min(len(xy[cam]), len(xy[cameras[0]])) // 2] = np.nan
+            clear = sharpness(candidates, errors)
+            if clear > clearest.get(cam, 0.0) and _rival(candidates, errors) is None:
+                clearest[cam], curves[cam] = clear, errors
+                best = int(candidates[int(np.nanargmin(errors))])
+                moved |= best != offsets[cam]
+                offsets[cam] = best
+        if not moved:
+            break
+    return curves
 
 
 def rounding_factor(margin: float, sigma: float) -> float:

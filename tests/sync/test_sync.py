@@ -25,6 +25,7 @@ from posekit.sync.geometry import (
     geometry_offsets,
     joint_subframe,
     lag_correction,
+    recheck_offsets,
     refine_offsets,
     residual_error,
     rounding_factor,
@@ -123,6 +124,26 @@ def test_a_long_clip_is_searched_on_every_nth_frame() -> None:
     assert np.array_equal(both, np.isfinite(full)) and both.sum() > 100
     assert np.corrcoef(full[both], every_3rd[both])[0, 1] > 0.95
     assert not np.array_equal(full, every_3rd)  # it did compare fewer frames
+
+
+def test_a_camera_placed_wrong_is_put_right_by_all_the_others() -> None:
+    """The search places cameras one by one, each against those before it; the check
+    against all the others then moves a camera that was placed seconds off (as a poor
+    pair of anchors can do) to its offset, and leaves the right ones where they are."""
+    trial = make_sync_trial(n_cams=4, fps=30.0, duration=12.0, seed=3)
+    xy = {c: _valid(p) for c, p in trial.poses.items()}
+    candidates = np.arange(-300, 301)
+    offsets = dict(trial.offsets)
+    offsets["cam2"] += 52
+    curves = recheck_offsets(trial.group, xy, offsets, list(trial.offsets), candidates,
+                             dict.fromkeys(offsets, 0.1))
+    assert offsets == trial.offsets
+    assert set(curves) == {"cam2", "cam3", "cam4"}
+    best = candidates[np.nanargmin(curves["cam2"])]
+    assert best == trial.offsets["cam2"]
+    # cam2's curve is against cam1, cam3 and cam4: far from its offset it fits much worse
+    far = np.abs(candidates - best) >= 3
+    assert np.nanmin(curves["cam2"][far]) > 1.5 * np.nanmin(curves["cam2"])
 
 
 def test_bias_removed_error_ignores_constant_offsets() -> None:
