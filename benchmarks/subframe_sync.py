@@ -22,8 +22,15 @@ long; cam2 and cam3 late by +0.4 and -0.3 frame, or in step), MediaPipe 2D from 
 detector (``posekit detect``'s defaults), videos and 2D cached in DIR. MPJPE is then
 dominated by how MediaPipe places joints, so the columns' differences are what counts.
 
+``--rates FPS``: cameras at different frame rates instead. 3 cameras, 60 s, cam2 at FPS
+(e.g. 29.97) and the others at 30 fps, each starting at a whole frame of the 30-fps clock
+(known whole offsets, no sync step), 2D noise 2 px, frame times in whole milliseconds. cam2
+goes on the 30-fps clock (``posekit.project.steps.on_reference_clock``) with its nearest
+frame in each slot (``[triangulation] subframe = false``) or interpolated to each slot's
+instant (the default); MPJPE of posekit's triangulation against the truth.
+
 Run: ``python benchmarks/subframe_sync.py [--seeds N] [--fps 30 60] [--fractions 1 0]
-[--rendered DIR [--seconds S]]``.
+[--rendered DIR [--seconds S]] [--rates FPS]``.
 """
 
 from __future__ import annotations
@@ -135,6 +142,52 @@ def rendered(folder: Path, seconds: float) -> None:
               f"sub-frame {r[:, 1].mean():.1f} mm, true sub-frame {r[:, 2].mean():.1f} mm")
 
 
+def rates(seeds: int, odd_fps: float, seconds: float) -> None:
+    """The ``--rates`` study (module docstring)."""
+    from posekit.project.steps import on_reference_clock
+    from posekit.skeletons import MEDIAPIPE_33
+    from posekit.synthetic.motions import make_motion
+    from posekit.synthetic.rig import make_rig
+
+    clock = 30.0
+    print(f"| motion | seed | {odd_fps:g}-fps camera: nearest frame mm | interpolated mm |")
+    print("| --- | --- | --- | --- |")
+    rows = []
+    for motion_name in MOTIONS:
+        for seed in range(seeds):
+            rng = np.random.default_rng([seed, MOTIONS.index(motion_name), 7])
+            rig = make_rig(3, seed=seed)
+            # each camera starts at a whole frame of the clock: whole offsets, known
+            start = {c: float(rng.integers(0, 30)) / clock for c in rig.names}
+            fps = {c: odd_fps if c == "cam2" else clock for c in rig.names}
+            motion = make_motion(motion_name, seconds + 3.0, seed=seed)
+            poses = {}
+            for cam in rig:
+                times = start[cam.name] + np.arange(round(seconds * fps[cam.name])) \
+                    / fps[cam.name]
+                xy = cam.project(motion.landmarks(times))
+                xy = xy + rng.normal(0, 2.0, xy.shape)
+                poses[cam.name] = Pose2D(MEDIAPIPE_33.keypoints, xy,
+                                         np.full(xy.shape[:2], 0.9),
+                                         frame_times=np.round(times - start[cam.name], 3),
+                                         metadata={"fps": fps[cam.name]})
+            offsets = {c: round((start[c] - start["cam1"]) * clock) for c in rig.names}
+            row = []
+            for interpolate in (False, True):
+                placed = on_reference_clock(poses, interpolate)
+                n = min(p.n_frames + offsets[c] for c, p in placed.items())
+                truth = motion.landmarks(start["cam1"] + np.arange(n) / clock)
+                row.append(triangulated_error(placed, rig, {c: float(o) for c, o in
+                                                            offsets.items()},
+                                              truth, 0, clock))
+            rows.append(row)
+            print(f"| {motion_name} | {seed} | {row[0]:.2f} | {row[1]:.2f} |", flush=True)
+    r = np.array(rows)
+    print(f"\n{odd_fps:g} fps among {clock:g} ({seconds:g} s): mean MPJPE nearest frame "
+          f"{r[:, 0].mean():.2f} mm, interpolated {r[:, 1].mean():.2f} mm; interpolated "
+          f"better in {int((r[:, 1] < r[:, 0]).sum())} of {len(r)} trials")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -146,7 +199,12 @@ def main() -> None:
                         help="run the rendered-video study instead, cached in this folder")
     parser.add_argument("--seconds", type=float, default=4.0,
                         help="length of the rendered trials")
+    parser.add_argument("--rates", type=float, default=None, metavar="FPS",
+                        help="run the study of a camera at FPS among 30-fps cameras instead")
     args = parser.parse_args()
+    if args.rates is not None:
+        rates(args.seeds, args.rates, 60.0)
+        return
     if args.rendered is not None:
         rendered(args.rendered, args.seconds)
         return

@@ -209,8 +209,9 @@ class TriangulationConfig(Section):
     )
     subframe: bool = Field(
         True, description="use the sync step's sub-frame offsets (cameras not in step with "
-        "the reference): each camera's 2D is interpolated to the reference camera's "
-        "instants (docs/triangulation.md); false = the nearest whole frame"
+        "the reference), and the frame times of cameras at another rate (29.97 among 30 "
+        "fps): each camera's 2D is interpolated to the reference camera's instants "
+        "(docs/triangulation.md); false = the nearest whole frame"
     )
     n_deriv_smooth: int = Field(2, ge=1, le=4, description="time derivative that is smoothed")
     reference_point: str | None = Field(None, description="keypoint placed at the origin")

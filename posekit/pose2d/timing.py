@@ -229,17 +229,35 @@ def on_frame_grid(pose: Pose2D) -> Pose2D:
     return _spread(pose, slots, frames_missing=int(slots[-1]) + 1 - pose.n_frames)
 
 
-def on_clock(pose: Pose2D, fps: float) -> Pose2D:
+def on_clock(pose: Pose2D, fps: float, interpolate: bool = False) -> Pose2D:
     """``pose`` (a camera with frame times) placed on a grid of ``fps`` frames per second
     (:func:`clock_slots`): empty rows for the slots it has no frame in, frames left out
     where two share one. Its metadata's ``fps`` becomes ``fps``; it gains ``recorded_fps``
-    (the camera's own), ``frames_missing``, ``frames_left_out`` and ``frame_index``."""
-    slots, keep = clock_slots(np.asarray(pose.frame_times, np.float64), 1.0 / fps)
+    (the camera's own), ``frames_missing``, ``frames_left_out`` and ``frame_index``.
+
+    With ``interpolate``, each slot's row is instead the camera's 2D at the slot's own
+    instant, interpolated between the two frames around it (:func:`between_frames`, on
+    the camera's grid, :func:`fit_grid`); the rows and the metadata are the same, and
+    ``frame_index`` names the nearer frame (-1 where the camera dropped it). Taking the
+    nearest frame, a camera at 29.97 fps on a 30-fps clock is up to half a frame off in
+    each slot (it drifts from one whole frame to the next over 33 s); interpolated, it is
+    not. Metadata ``interpolated``: true."""
+    times = np.asarray(pose.frame_times, np.float64)
+    slots, keep = clock_slots(times, 1.0 / fps)
     n = int(slots[keep][-1]) + 1
-    return _spread(pose, slots, keep, fps=float(fps),
-                   recorded_fps=pose.metadata.get("fps"),
-                   frames_missing=n - int(keep.sum()),
-                   frames_left_out=int((~keep).sum()))
+    metadata = {"fps": float(fps), "recorded_fps": pose.metadata.get("fps"),
+                "frames_missing": n - int(keep.sum()), "frames_left_out": int((~keep).sum())}
+    if not interpolate:
+        return _spread(pose, slots, keep, **metadata)
+    own, own_period, origin = fit_grid(times)
+    grid = _spread(pose, own)  # one row per slot of the camera's own grid
+    positions = np.arange(n) / fps / own_period  # each clock slot on the camera's grid
+    xy, likelihood = between_frames(grid.xy, grid.likelihood, positions)
+    nearer = np.clip(np.round(positions).astype(np.int64), 0, grid.n_frames - 1)
+    return Pose2D(pose.keypoints, xy, likelihood, pose.scorer,
+                  origin + np.arange(n) / fps,
+                  {**pose.metadata, **metadata, "interpolated": True,
+                   "frame_index": np.asarray(grid.metadata["frame_index"])[nearer]})
 
 
 def grid_to_frames(pose: Pose2D) -> IntArray:

@@ -408,7 +408,7 @@ def trial_clock(poses: Mapping[str, Any]) -> float | None:
     return processing_rate([float(p.metadata.get("fps") or 0) for p in poses.values()])
 
 
-def on_reference_clock(poses: Mapping[str, Any]) -> dict[str, Any]:
+def on_reference_clock(poses: Mapping[str, Any], interpolate: bool = False) -> dict[str, Any]:
     """Every camera's 2D keypoints (camera → Pose2D, the first camera the reference) placed
     by their frame times: on the camera's own regular grid
     (:func:`posekit.pose2d.timing.on_frame_grid`), or, for a camera that recorded at
@@ -416,7 +416,9 @@ def on_reference_clock(poses: Mapping[str, Any]) -> dict[str, Any]:
     fps, or 60 against 30), on the trial's clock (:func:`posekit.pose2d.timing.on_clock`),
     so that it does not drift out of step and every camera has one frame per slot.
     Cameras without frame times stay as they are (and :func:`trial_fps` judges their
-    rates)."""
+    rates). With ``interpolate``, a camera placed on the trial's clock has its 2D
+    interpolated to each slot's instant instead of taking the nearest frame
+    (:func:`~posekit.pose2d.timing.on_clock`)."""
     from posekit.pose2d.timing import on_clock, on_frame_grid
 
     clock = trial_clock(poses)
@@ -425,17 +427,18 @@ def on_reference_clock(poses: Mapping[str, Any]) -> dict[str, Any]:
         fps = float(pose.metadata.get("fps") or 0)
         if (clock and fps and pose.frame_times is not None and len(pose.frame_times) >= 3
                 and abs(fps / clock - 1) > 1e-6):
-            out[cam] = on_clock(pose, clock)
+            out[cam] = on_clock(pose, clock, interpolate)
         else:
             out[cam] = on_frame_grid(pose)
     return out
 
 
-def read_trial_2d(trial: Trial) -> dict[str, Any]:
+def read_trial_2d(trial: Trial, interpolate: bool = False) -> dict[str, Any]:
     """Every camera's 2D keypoints of a trial (camera → Pose2D, in camera order), each on
     its camera's regular frame grid (:func:`on_reference_clock`: empty rows for frames a
     camera dropped, a camera at a slightly different rate on the reference camera's
-    clock, so the cameras stay in step) unless ``[sync] frame_times = false``.
+    clock, so the cameras stay in step) unless ``[sync] frame_times = false``;
+    ``interpolate``: such a camera's 2D interpolated to the clock's instants.
 
     Errors (:class:`ProjectError`) name the trial, the camera and the file, and say what
     to do: a trial with fewer than two cameras, a missing 2D file, cameras whose 2D files
@@ -458,7 +461,7 @@ def read_trial_2d(trial: Trial) -> dict[str, Any]:
             + "; run `posekit detect` (or `posekit import-2d`) first")
     poses = {cam: read_pose2d(pose_2d_path(trial, cam)) for cam in cams}
     if trial.config.sync.frame_times:
-        poses = on_reference_clock(poses)
+        poses = on_reference_clock(poses, interpolate)
     first = poses[cams[0]].keypoints
     for cam, pose in poses.items():
         if pose.keypoints != first:

@@ -8,7 +8,9 @@ only the reference frames every camera recorded are triangulated, and the output
 count frames from 1, so their frame k is fnum k - 1). Cameras that the sync file finds
 out of step with the reference by part of a frame (its ``[subframe]`` offsets) have their
 2D interpolated to the reference's instants (``[triangulation] subframe``,
-:func:`trial_fractions`).
+:func:`trial_fractions`), and so do cameras at another frame rate than the trial's clock
+(29.97 among 30 fps), to the clock's instants
+(:func:`~posekit.pose2d.timing.on_clock`).
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ def _load_inputs(trial: Trial) -> tuple[CameraGroup, dict[str, Pose2D]]:
     if problems:
         raise CalibrationError(f"trial {trial.key}: the calibration does not fit the "
                                "videos: " + "; ".join(problems))
-    poses = read_trial_2d(trial)
+    poses = read_trial_2d(trial, interpolate=trial.config.triangulation.subframe)
     turned = turned_keypoint_problems(trial, poses)
     if turned:
         raise PosekitError(f"trial {trial.key}: the 2D keypoints do not fit the videos: "
@@ -329,6 +331,10 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
         log.info("%s: cameras out of step with the reference by part of a frame (%s, from "
                  "%s): their 2D is interpolated to the reference's instants", trial.key,
                  ", ".join(f"{c} {f:+.2f}" for c, f in fractions.items()), source)
+    on_clock = [c for c, p in poses.items() if p.metadata.get("interpolated")]
+    if on_clock:
+        log.info("%s: cameras at another frame rate (%s): their 2D is interpolated to the "
+                 "instants of the trial's clock", trial.key, ", ".join(on_clock))
     xy, scores, fnum = stack_poses(poses, offsets, fractions)
     cam_warnings = [*frame_timing_problems(poses),
                     *_check_detections(trial, poses, scores, fnum, source)]
@@ -352,7 +358,7 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     out = pose_3d_path(trial)
     units = cfg.calibration.units
     summary = quality_summary(rec, group.names)
-    summary.update(offsets=offsets, subframe=fractions,
+    summary.update(offsets=offsets, subframe=fractions, interpolated_to_clock=on_clock,
                    offsets_source=trial.session.project.relative(source),
                    fps=fps, units=units, first_frame=int(fnum[0]),
                    reference_camera=group.names[0],

@@ -135,6 +135,44 @@ def test_a_camera_at_a_slightly_different_rate_goes_on_the_reference_clock(
     np.testing.assert_array_equal(pose.xy[rows, 0, 0], index[rows])
 
 
+def test_a_camera_at_another_rate_interpolated_to_the_clock() -> None:
+    """A minute of a 29.97-fps camera on a 30-fps clock, a keypoint swinging 40 px at
+    1 Hz, one frame dropped. The nearest frame is up to half a frame off in each slot
+    (up to 4 px here); interpolated to each slot's instant, the keypoint is where it was
+    at that instant, to a fraction of a pixel, and the slots the drift leaves without a
+    frame are filled too. Same rows and bookkeeping either way."""
+    own, clock = 29.97, 30.0
+    n = round(60 * own)
+    times = np.round(3.0 + np.arange(n) / own, 3)
+    times = np.delete(times, 900)  # a dropped frame
+
+    def swing(t: np.ndarray) -> np.ndarray:
+        return np.stack([200 + 40 * np.sin(2 * np.pi * t), 300 + 0 * t], axis=-1)[:, None]
+
+    pose = Pose2D(("a",), swing(times), np.ones((len(times), 1)), frame_times=times,
+                  metadata={"fps": own})
+    nearest, between = on_clock(pose, clock), on_clock(pose, clock, interpolate=True)
+    assert between.n_frames == nearest.n_frames
+    for key in ("fps", "recorded_fps", "frames_missing", "frames_left_out"):
+        assert between.metadata[key] == nearest.metadata[key]
+    assert between.metadata["interpolated"] and "interpolated" not in nearest.metadata
+    truth = swing(times[0] + np.arange(between.n_frames) / clock)  # each slot's instant
+    seen, filled = np.isfinite(nearest.xy[:, 0, 0]), np.isfinite(between.xy[:, 0, 0])
+    # the slots the drift leaves empty (2 in a minute) are filled; the slot whose nearer
+    # frame is the dropped one stays empty
+    assert (filled >= seen).all() and (~filled).sum() == 1 and (~seen).sum() == 3
+    inside = np.arange(between.n_frames) < between.n_frames - 1  # not past the last frame
+    err_nearest = np.linalg.norm(nearest.xy - truth, axis=-1)[inside & seen]
+    err_between = np.linalg.norm(between.xy - truth, axis=-1)[inside & filled]
+    assert err_nearest.max() > 3.5 and np.median(err_nearest) > 1.0
+    # beside the dropped frame, the nearer frame (0.1 frame off): under 1 px
+    assert err_between.max() < 1.0 and np.median(err_between) < 0.2
+    # each row names the nearer frame, as the nearest placement does where it kept one
+    same = grid_to_frames(nearest) >= 0
+    agree = grid_to_frames(between)[same] == grid_to_frames(nearest)[same]
+    assert agree.mean() > 0.99
+
+
 # --------------------------------------------------------------------------------------------
 # between_frames: a camera's 2D at the instants between its frames (sub-frame offsets)
 

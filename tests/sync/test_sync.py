@@ -33,6 +33,7 @@ from posekit.sync.geometry import (
 from posekit.sync.motion import motion_offsets
 from posekit.sync.step import _low_confidence_reason, read_sync
 from posekit.synthetic.sync_data import SyncTrial, make_sync_trial
+from posekit.triangulation.export import Points3D
 
 
 @pytest.mark.parametrize(("n_cams", "fps", "seed"), [(3, 30.0, 0), (4, 60.0, 1), (6, 30.0, 2)])
@@ -512,6 +513,26 @@ def test_cameras_at_other_rates_stay_in_step(tmp_path: Path, fps: dict[str, floa
 
     est = read_anipose_csv(root / "s1" / "pose-3d" / "t.csv")
     assert np.isfinite(est.points).all(axis=-1).mean() > 0.99
+    quality = json.loads((root / "s1" / "pose-3d" / "t.quality.json").read_text())
+    assert quality["interpolated_to_clock"] == list(says)
+
+    # the odd camera's 2D interpolated to the clock's instants ([triangulation] subframe,
+    # the default) against the nearest frame: the 3D is nearer the truth, or the same
+    # where the odd camera's frames fall on the clock's (60 among 30)
+    def mpjpe(points: Points3D) -> float:
+        true = motion.landmarks(start["cam1"] + points.fnum / 30.0)
+        return float(np.nanmean(np.linalg.norm(points.points - true, axis=-1)))
+
+    config = root / "config.toml"
+    config.write_text(config.read_text().replace("[triangulation]\n",
+                                                 "[triangulation]\nsubframe = false\n"))
+    result = CliRunner().invoke(cli, ["triangulate", "-p", str(root), "--overwrite"])
+    assert result.exit_code == 0, result.output
+    nearest = read_anipose_csv(root / "s1" / "pose-3d" / "t.csv")
+    if "cam2" in says:
+        assert mpjpe(est) < 0.95 * mpjpe(nearest)  # 4.0 against 4.4 mm
+    else:
+        assert mpjpe(est) == pytest.approx(mpjpe(nearest), rel=1e-3)
 
 
 def test_a_short_shared_recording_is_named_in_the_warning() -> None:
