@@ -198,6 +198,10 @@ def _sync_section(trial: Trial, res: TrialResults) -> str:
                "camera's instants by their sub-frame offsets")
     elif subframe:
         how = "; the 3D uses whole frames"
+    clocked = res.quality.get("interpolated_to_clock") or []  # cameras at another rate
+    if clocked:
+        how += (f"; the 3D interpolates the 2D of {', '.join(clocked)}, recorded at another "
+                "frame rate, to the instants of the trial's clock")
     note = (f"<p class=\"note\">offsets from {html.escape(str(source))}"
             f"{html.escape(method + how)}</p>") if source else ""
     return text + note + _img(sync_path(trial).with_suffix(".png"), "sync plot",

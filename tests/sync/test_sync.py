@@ -515,6 +515,11 @@ def test_cameras_at_other_rates_stay_in_step(tmp_path: Path, fps: dict[str, floa
     assert np.isfinite(est.points).all(axis=-1).mean() > 0.99
     quality = json.loads((root / "s1" / "pose-3d" / "t.quality.json").read_text())
     assert quality["interpolated_to_clock"] == list(says)
+    result = CliRunner().invoke(cli, ["report", "-p", str(root)])
+    assert result.exit_code == 0, result.output
+    page = (root / "reports" / "s1" / "t.html").read_text()
+    assert (f"the 3D interpolates the 2D of {', '.join(says)}, recorded at another frame "
+            "rate, to the instants of the trial&#x27;s clock") in page
 
     # the odd camera's 2D interpolated to the clock's instants ([triangulation] subframe,
     # the default) against the nearest frame: the 3D is nearer the truth, or the same
