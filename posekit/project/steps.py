@@ -339,7 +339,9 @@ def frame_timing_problems(poses: Mapping[str, Any]) -> list[str]:
                    else "the trial's slowest camera")
             placed = (f"({missing} empty frame(s) and "
                       f"{int(pose.metadata.get('frames_left_out', 0))} frame(s) left out over "
-                      "the clip)")
+                      "the clip" + ("; the 3D interpolates its 2D to each slot's instant "
+                                    "instead" if pose.metadata.get("interpolated") else "")
+                      + ")")
             if abs(own / fps - 1) <= FPS_TOLERANCE:
                 problems.append(
                     f"{cam}: recorded at {own:g} fps, {who} at {fps:g} fps, which would drift "

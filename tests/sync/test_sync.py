@@ -515,6 +515,10 @@ def test_cameras_at_other_rates_stay_in_step(tmp_path: Path, fps: dict[str, floa
     assert np.isfinite(est.points).all(axis=-1).mean() > 0.99
     quality = json.loads((root / "s1" / "pose-3d" / "t.quality.json").read_text())
     assert quality["interpolated_to_clock"] == list(says)
+    for cam in says:  # the triangulation's warning says the 3D does not take nearest frames
+        assert any(w.startswith(f"{cam}: recorded at ") and "the clip; the 3D interpolates "
+                   "its 2D to each slot's instant instead)" in w
+                   for w in quality["warnings"]), quality["warnings"]
     result = CliRunner().invoke(cli, ["report", "-p", str(root)])
     assert result.exit_code == 0, result.output
     page = (root / "reports" / "s1" / "t.html").read_text()
