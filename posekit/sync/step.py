@@ -270,7 +270,8 @@ def _low_confidence_reason(cam: str, offset: int, rivals: Mapping[str, int],
                     f"can be measured {measured}; check {who}'s video and 2D (the sync plot "
                     f"shows each camera's movement), or set [sync] offsets.{cam}")
     if cam in rivals and still.get(cam, 1.0) >= LOW_CONFIDENCE:
-        return (f"offset {rivals[cam]} ({rivals[cam] - offset:+d} frames) fits the geometry "
+        return (f"offset {rivals[cam]}, {abs(rivals[cam] - offset)} frames from offset "
+                f"{offset}, fits the geometry "
                 "almost as well, as happens when a movement repeats (walking, marching, "
                 "cycling: one cycle looks like the next); check the plot, record a distinct "
                 f"movement (a jump or a clap) at the start, or set [sync] offsets.{cam}")
