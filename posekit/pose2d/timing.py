@@ -176,7 +176,9 @@ def frame_slots(times: ArrayLike | None) -> IntArray | None:
     return None if int(slots[-1]) == len(t) - 1 else slots
 
 
-def clock_slots(times: ArrayLike, period: float) -> tuple[IntArray, NDArray[np.bool_]]:
+def clock_slots(times: ArrayLike, period: float,
+                grid: tuple[IntArray, float, float] | None = None
+                ) -> tuple[IntArray, NDArray[np.bool_]]:
     """Each frame's slot on another clock (a grid of ``period`` seconds from this camera's
     first frame), for a camera that recorded at another rate than the trial is processed
     at, and which frames to keep: where frames share a slot, the one nearest its middle.
@@ -185,9 +187,10 @@ def clock_slots(times: ArrayLike, period: float) -> tuple[IntArray, NDArray[np.b
     takes out timestamp jitter and finds dropped frames), and that grid's times are
     rounded to the other clock: the drift between the two rates then turns into one empty
     slot (a slower camera) or one frame left out (a faster one) each time it reaches a
-    whole frame, and nothing else."""
+    whole frame, and nothing else. ``grid``: :func:`fit_grid` of ``times``, when the
+    caller has it already."""
     t = np.asarray(times, np.float64)
-    own, own_period, _ = fit_grid(t)
+    own, own_period, _ = fit_grid(t) if grid is None else grid
     x = own * (own_period / period)
     slots = np.round(x).astype(np.int64)
     order = np.lexsort((np.abs(x - slots), slots))  # by slot, then nearest first
@@ -243,21 +246,22 @@ def on_clock(pose: Pose2D, fps: float, interpolate: bool = False) -> Pose2D:
     each slot (it drifts from one whole frame to the next over 33 s); interpolated, it is
     not. Metadata ``interpolated``: true."""
     times = np.asarray(pose.frame_times, np.float64)
-    slots, keep = clock_slots(times, 1.0 / fps)
+    grid = fit_grid(times)  # the camera's own grid, for both placements
+    slots, keep = clock_slots(times, 1.0 / fps, grid)
     n = int(slots[keep][-1]) + 1
     metadata = {"fps": float(fps), "recorded_fps": pose.metadata.get("fps"),
                 "frames_missing": n - int(keep.sum()), "frames_left_out": int((~keep).sum())}
     if not interpolate:
         return _spread(pose, slots, keep, **metadata)
-    own, own_period, origin = fit_grid(times)
-    grid = _spread(pose, own)  # one row per slot of the camera's own grid
+    own, own_period, origin = grid
+    rows = _spread(pose, own)  # one row per slot of the camera's own grid
     positions = np.arange(n) / fps / own_period  # each clock slot on the camera's grid
-    xy, likelihood = between_frames(grid.xy, grid.likelihood, positions)
-    nearer = np.clip(np.round(positions).astype(np.int64), 0, grid.n_frames - 1)
+    xy, likelihood = between_frames(rows.xy, rows.likelihood, positions)
+    nearer = np.clip(np.round(positions).astype(np.int64), 0, rows.n_frames - 1)
     return Pose2D(pose.keypoints, xy, likelihood, pose.scorer,
                   origin + np.arange(n) / fps,
                   {**pose.metadata, **metadata, "interpolated": True,
-                   "frame_index": np.asarray(grid.metadata["frame_index"])[nearer]})
+                   "frame_index": np.asarray(rows.metadata["frame_index"])[nearer]})
 
 
 def grid_to_frames(pose: Pose2D) -> IntArray:
