@@ -132,15 +132,16 @@ def on_one_clock(detections: Mapping[str, CameraDetections],
     camera's when one is much slower. Image folders stay as they are. What it warns about
     is logged and appended to ``warnings``."""
     said = [] if warnings is None else warnings
-    rates = {n: 1.0 / fit_grid(d.frame_times)[1] for n, d in detections.items()
+    grids = {n: fit_grid(d.frame_times) for n, d in detections.items()
              if d.frame_times is not None and len(d.frame_times) >= 3}
+    rates = {n: 1.0 / grid[1] for n, grid in grids.items()}
     clock = processing_rate([rates.get(name, 0.0) for name in detections])
     out = {}
     for name, det in detections.items():
         if name not in rates or det.frame_times is None:
             out[name] = det
         elif clock and abs(rates[name] / clock - 1) > RATE_SAME:
-            slots, keep = clock_slots(det.frame_times, 1.0 / clock)
+            slots, keep = clock_slots(det.frame_times, 1.0 / clock, grids[name])
             out[name] = _spread(det, slots, keep)
             said.append(f"{name}: {det.source.name} was recorded at {rates[name]:.3f} fps, "
                         f"the calibration is made at {clock:.3f} fps: its frames are placed "
