@@ -331,10 +331,10 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
         log.info("%s: cameras out of step with the reference by part of a frame (%s, from "
                  "%s): their 2D is interpolated to the reference's instants", trial.key,
                  ", ".join(f"{c} {f:+.2f}" for c, f in fractions.items()), source)
-    on_clock = [c for c, p in poses.items() if p.metadata.get("interpolated")]
-    if on_clock:
+    clocked = [c for c, p in poses.items() if p.metadata.get("interpolated")]
+    if clocked:
         log.info("%s: cameras at another frame rate (%s): their 2D is interpolated to the "
-                 "instants of the trial's clock", trial.key, ", ".join(on_clock))
+                 "instants of the trial's clock", trial.key, ", ".join(clocked))
     xy, scores, fnum = stack_poses(poses, offsets, fractions)
     cam_warnings = [*frame_timing_problems(poses),
                     *_check_detections(trial, poses, scores, fnum, source)]
@@ -358,7 +358,7 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     out = pose_3d_path(trial)
     units = cfg.calibration.units
     summary = quality_summary(rec, group.names)
-    summary.update(offsets=offsets, subframe=fractions, interpolated_to_clock=on_clock,
+    summary.update(offsets=offsets, subframe=fractions, interpolated_to_clock=clocked,
                    offsets_source=trial.session.project.relative(source),
                    fps=fps, units=units, first_frame=int(fnum[0]),
                    reference_camera=group.names[0],
