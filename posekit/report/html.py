@@ -178,15 +178,19 @@ def _sync_section(trial: Trial, res: TrialResults) -> str:
     offsets = res.quality.get("offsets", {})
     record = read_toml(sync_path(trial))
     confidence, subframe = record.get("confidence", {}), record.get("subframe", {})
+    spread = record.get("subframe_se", {})  # standard errors (posekit since 2026-12-07)
     rows = []
     for cam, offset in offsets.items():
         conf = confidence.get(cam)
         cell = "–" if conf is None else f"{float(conf):.2f}"
         if conf is not None and float(conf) < LOW_CONFIDENCE:
             cell = f"<span class=\"warn\">{cell} (low)</span>"
-        sub = subframe.get(cam)
+        sub, se = subframe.get(cam), spread.get(cam)
+        value = "–" if sub is None else f"{float(sub):+.2f}"
+        if sub is not None and se is not None:
+            value += f" ± {float(se):.2f}"
         rows.append(f"<tr><td>{html.escape(cam)}</td><td>{int(offset)}</td><td>{cell}</td>"
-                    f"<td>{'–' if sub is None else f'{float(sub):+.2f}'}</td></tr>")
+                    f"<td>{value}</td></tr>")
     text = ("<table><tr><th>camera</th><th>offset (frames)</th><th>confidence</th>"
             "<th>sub-frame offset</th></tr>" + "".join(rows) + "</table>") if rows else ""
     source = res.quality.get("offsets_source")

@@ -121,6 +121,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
     fps = trial_fps(trial, poses)
     warnings.extend(frame_timing_problems(poses))
     subframe: dict[str, float] = {}
+    subframe_se: dict[str, float] = {}
     est = motion_offsets({c: poses[c] for c in seen}, fps, cfg.max_lag_s)
     offsets = {c: est.offsets.get(c, 0) for c in cams}
     confidence = {c: est.confidence.get(c, 0.0) for c in cams}
@@ -147,6 +148,8 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
             confidence = camera_confidence(est, geo, cams)
             subframe = {c: round(v, 2) for c, (v, _) in geo.subframe.items()
                         if c not in fixed}
+            subframe_se = {c: round(se, 2) for c, (_, se) in geo.subframe.items()
+                           if c not in fixed}
             rivals, still = geo.rivals, geo.still_fit
             between = {c: (v, se) for c, (v, se) in geo.subframe.items()  # only that in doubt
                        if certainty[c] >= LOW_CONFIDENCE and geo.rounding.get(c, 1.0) < 1.0}
@@ -184,6 +187,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
         record["reference"] = seen[0]
     if subframe:  # the geometry's sub-frame estimates, before rounding
         record["subframe"] = subframe
+        record["subframe_se"] = subframe_se  # their standard errors (jackknife)
     return {c: est.signals.get(c, np.full(p.n_frames, np.nan)) for c, p in poses.items()}
 
 

@@ -39,6 +39,11 @@ def test_report_cli_writes_offline_pages(example_trial: Trial) -> None:
     # whether the 3D used the sync file's sub-frame offsets (here a hundredth of a frame)
     used = json.loads(pose_3d_quality_path(example_trial).read_text())["subframe"]
     assert set(used) == {"cam2", "cam3"}
+    # the sync table gives each sub-frame offset with its standard error
+    record = toml.load(sync_path(example_trial))
+    for cam in ("cam2", "cam3"):
+        sub, se = record["subframe"][cam], record["subframe_se"][cam]
+        assert f"<td>{sub:+.2f} ± {se:.2f}</td>" in text
     assert ("the 3D interpolates the 2D of cam2, cam3 to the reference camera&#x27;s "
             "instants by their sub-frame offsets") in text
     # the fixture's calibration was written, not made from board recordings

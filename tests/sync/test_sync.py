@@ -439,7 +439,12 @@ def test_a_camera_half_a_frame_out_is_warned_about_as_such(tmp_path: Path) -> No
     text = (root / "s1" / "sync" / "t.toml").read_text()
     found = read_sync(root / "s1" / "sync" / "t.toml")
     assert found["cam2"] in (10, 11) and found["cam3"] == -20, found
-    assert abs(toml.loads(text)["subframe"]["cam2"] - 10.5) < 0.15, text
+    record = toml.loads(text)
+    assert abs(record["subframe"]["cam2"] - 10.5) < 0.15, text
+    # each sub-frame value comes with its standard error, which covers the truth
+    assert record["subframe_se"].keys() == record["subframe"].keys()
+    assert 0 < record["subframe_se"]["cam2"] < 0.15
+    assert abs(record["subframe"]["cam2"] - 10.5) < 3 * record["subframe_se"]["cam2"] + 0.01
     warnings = toml.loads(text)["warnings"]
     assert len(warnings) == 1 and warnings[0].startswith(f"cam2: offset {found['cam2']} has "
                                                          "low confidence"), warnings
