@@ -244,7 +244,9 @@ def on_clock(pose: Pose2D, fps: float, interpolate: bool = False) -> Pose2D:
     ``frame_index`` names the nearer frame (-1 where the camera dropped it). Taking the
     nearest frame, a camera at 29.97 fps on a 30-fps clock is up to half a frame off in
     each slot (it drifts from one whole frame to the next over 33 s); interpolated, it is
-    not. Metadata ``interpolated``: true."""
+    not. Metadata ``interpolated``: true; ``slots_empty``: the slots left empty (those
+    whose nearer frame the camera dropped; ``frames_missing`` counts the nearest-frame
+    placement's, which also has the slots the drift leaves without a frame)."""
     times = np.asarray(pose.frame_times, np.float64)
     grid = fit_grid(times)  # the camera's own grid, for both placements
     slots, keep = clock_slots(times, 1.0 / fps, grid)
@@ -258,10 +260,11 @@ def on_clock(pose: Pose2D, fps: float, interpolate: bool = False) -> Pose2D:
     positions = np.arange(n) / fps / own_period  # each clock slot on the camera's grid
     xy, likelihood = between_frames(rows.xy, rows.likelihood, positions)
     nearer = np.clip(np.round(positions).astype(np.int64), 0, rows.n_frames - 1)
+    index = np.asarray(rows.metadata["frame_index"])[nearer]
     return Pose2D(pose.keypoints, xy, likelihood, pose.scorer,
                   origin + np.arange(n) / fps,
-                  {**pose.metadata, **metadata, "interpolated": True,
-                   "frame_index": np.asarray(rows.metadata["frame_index"])[nearer]})
+                  {**pose.metadata, **metadata, "interpolated": True, "frame_index": index,
+                   "slots_empty": int(np.sum(index < 0))})
 
 
 def grid_to_frames(pose: Pose2D) -> IntArray:

@@ -337,11 +337,14 @@ def frame_timing_problems(poses: Mapping[str, Any]) -> list[str]:
             ref_rate = float(ref.metadata.get("recorded_fps") or ref.metadata.get("fps") or 0)
             who = (f"the reference camera {reference}" if ref_rate == fps
                    else "the trial's slowest camera")
-            between = ("; the 3D interpolates its 2D to each slot's instant instead"
-                       if pose.metadata.get("interpolated") else "")
-            placed = (f"({missing} empty frame(s) and "
-                      f"{int(pose.metadata.get('frames_left_out', 0))} frame(s) left out over "
-                      f"the clip{between})")
+            if pose.metadata.get("interpolated"):  # triangulation's placement
+                placed = ("(the 3D interpolates its 2D to each slot's instant, which leaves "
+                          f"{int(pose.metadata.get('slots_empty', 0))} empty frame(s) where "
+                          "it dropped frames)")
+            else:
+                placed = (f"({missing} empty frame(s) and "
+                          f"{int(pose.metadata.get('frames_left_out', 0))} frame(s) left out "
+                          "over the clip)")
             if abs(own / fps - 1) <= FPS_TOLERANCE:
                 problems.append(
                     f"{cam}: recorded at {own:g} fps, {who} at {fps:g} fps, which would drift "

@@ -161,6 +161,7 @@ def test_a_camera_at_another_rate_interpolated_to_the_clock() -> None:
     # the slots the drift leaves empty (2 in a minute) are filled; the slot whose nearer
     # frame is the dropped one stays empty
     assert (filled >= seen).all() and (~filled).sum() == 1 and (~seen).sum() == 3
+    assert between.metadata["slots_empty"] == 1 and nearest.metadata["frames_missing"] == 3
     inside = np.arange(between.n_frames) < between.n_frames - 1  # not past the last frame
     err_nearest = np.linalg.norm(nearest.xy - truth, axis=-1)[inside & seen]
     err_between = np.linalg.norm(between.xy - truth, axis=-1)[inside & filled]

@@ -523,8 +523,9 @@ def test_cameras_at_other_rates_stay_in_step(tmp_path: Path, fps: dict[str, floa
     quality = json.loads((root / "s1" / "pose-3d" / "t.quality.json").read_text())
     assert quality["interpolated_to_clock"] == list(says)
     for cam in says:  # the triangulation's warning says the 3D does not take nearest frames
-        assert any(w.startswith(f"{cam}: recorded at ") and "the clip; the 3D interpolates "
-                   "its 2D to each slot's instant instead)" in w
+        assert any(w.startswith(f"{cam}: recorded at ") and "by their times (the 3D "
+                   "interpolates its 2D to each slot's instant, which leaves 0 empty frame(s) "
+                   "where it dropped frames)" in w
                    for w in quality["warnings"]), quality["warnings"]
     result = CliRunner().invoke(cli, ["report", "-p", str(root)])
     assert result.exit_code == 0, result.output
