@@ -276,6 +276,24 @@ def grid_to_frames(pose: Pose2D) -> IntArray:
     return np.asarray(index, np.int64)
 
 
+def frame_positions(placed: Pose2D, times: ArrayLike | None = None) -> NDArray[np.float64]:
+    """Where each decoded frame of a camera lies among the rows of ``placed`` (its 2D as
+    :func:`on_frame_grid` or :func:`on_clock` placed it), as a row number; NaN for a frame
+    no row holds. The inverse of :func:`grid_to_frames`, row numbers whole; or, given the
+    camera's own frame ``times`` (its 2D file's) and ``placed`` on another clock, each
+    frame's own instant in that clock's frames, fractional (a 29.97-fps frame falls
+    between two 30-fps slots) and for every frame, also those the placement left out."""
+    if times is not None and placed.metadata.get("recorded_fps"):
+        own, own_period, _ = fit_grid(times)
+        return np.asarray(own * own_period * float(placed.metadata["fps"]), np.float64)
+    index = grid_to_frames(placed)
+    n = int(index.max(initial=-1)) + 1 if times is None else len(np.asarray(times))
+    out = np.full(n, np.nan)
+    rows = np.flatnonzero((index >= 0) & (index < n))
+    out[index[rows]] = rows
+    return out
+
+
 #: two neighbouring frames are interpolated between only when a keypoint moved from one
 #: to the other by at most this many times its median movement per frame over the clip
 #: (else one of them is most likely a detection error, which interpolation would spread

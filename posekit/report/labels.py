@@ -24,13 +24,13 @@ from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
 from posekit.io.video import iter_frames, probe_video, video_writer
 from posekit.pose2d.table import read_pose2d
-from posekit.pose2d.timing import grid_to_frames
+from posekit.pose2d.timing import between_frames, frame_positions
 from posekit.project.layout import Trial
 from posekit.project.steps import calibration_set, pose_2d_path, pose_3d_path, read_trial_2d
 from posekit.report.data import Bones, bones_for
 from posekit.triangulation.align import undo_alignment
 from posekit.triangulation.export import read_anipose_csv
-from posekit.triangulation.step import trial_offsets
+from posekit.triangulation.step import trial_fractions, trial_offsets
 
 log = logging.getLogger(__name__)
 FloatArray = NDArray[np.float64]
@@ -141,35 +141,50 @@ def label_2d(trial: Trial, overwrite: bool = False) -> list[Path]:
 def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
     """Per camera: the 3D points projected into each of its video frames (n_video, k, 2)
     (NaN where the frame has no 3D) and a quality (n_video, k) in [0, 1] from the
-    triangulation's reprojection error (1 = 0 px, 0 = :data:`ERROR_RED_PX` or more)."""
+    triangulation's reprojection error (1 = 0 px, 0 = :data:`ERROR_RED_PX` or more).
+
+    Each frame gets the 3D of its own instant: with ``[triangulation] subframe`` (the
+    default), the 3D is interpolated between the reference frames around it
+    (:func:`~posekit.pose2d.timing.between_frames`) for a camera out of step by part of a
+    frame or recorded at another rate (also for the frames of a faster camera that the
+    trial's clock leaves out), as triangulation interpolated that camera's 2D the other
+    way; otherwise each frame gets the 3D of the slot the placement put it in."""
     cs = calibration_set(trial)
     if cs is None or not cs.output.is_file():
         raise PosekitError(f"{trial.key}: no calibration.toml; run `posekit calibrate` first")
     data = read_anipose_csv(pose_3d_path(trial))
     group = load_calibration(cs.output)
     offsets, _ = trial_offsets(trial)
+    fractions = trial_fractions(trial, offsets)
     poses = read_trial_2d(trial)
-    world = undo_alignment(data.points, data.M, data.center)
-    quality = 1.0 - np.clip(data.errors / ERROR_RED_PX, 0.0, 1.0)
+    exact = trial.config.triangulation.subframe
+    # the 3D on the reference's frame numbers, every frame from the first to the last
+    first = int(data.fnum[0])
+    world = np.full((int(data.fnum[-1]) - first + 1, *data.points.shape[1:]), np.nan)
+    world[data.fnum - first] = undo_alignment(data.points, data.M, data.center)
+    quality = np.zeros(world.shape[:2])
+    quality[data.fnum - first] = np.nan_to_num(1.0 - np.clip(data.errors / ERROR_RED_PX,
+                                                             0.0, 1.0))
     out: dict[str, tuple[FloatArray, FloatArray]] = {}
     for cam, video in trial.videos.items():
         if cam not in group.names:
             raise PosekitError(f"{trial.key}: camera {cam} is not in {cs.output}")
         n_video = probe_video(video).n_frames
-        k = len(data.keypoints)
-        xy = np.full((n_video, k, 2), np.nan)
-        q = np.full((n_video, k), np.nan)
-        # slot i of the camera's frame grid shows reference frame i + offset; the grid
-        # has a slot per nominal frame interval, also for frames the camera dropped
-        slots = data.fnum - offsets[cam]
-        grid = grid_to_frames(poses[cam]) if cam in poses else np.arange(n_video)
-        inside = (slots >= 0) & (slots < len(grid))
-        frames = np.full(len(slots), -1, np.int64)
-        frames[inside] = grid[slots[inside]]
-        keep = (frames >= 0) & (frames < n_video)
-        xy[frames[keep]] = group[cam].project(world[keep])
-        q[frames[keep]] = quality[keep]
-        out[cam] = (xy, q)
+        # each video frame's row on the camera's frame grid (or the trial's clock), whose
+        # row i shows reference frame i + offset (+ the sub-frame fraction)
+        rows = np.full(n_video, np.nan)
+        if cam in poses:
+            times = read_pose2d(pose_2d_path(trial, cam)).frame_times if exact else None
+            found = frame_positions(poses[cam], times)[:n_video]
+            rows[:len(found)] = found
+        else:
+            rows[:] = np.arange(n_video)
+        at = rows + offsets[cam] + (fractions.get(cam, 0.0) if exact else 0.0) - first
+        points, q = between_frames(world, quality, np.where(np.isfinite(at), at, -1.0))
+        xy = np.full((n_video, points.shape[1], 2), np.nan)
+        seen = np.isfinite(points).all(axis=-1).any(axis=-1)
+        xy[seen] = group[cam].project(points[seen])
+        out[cam] = (xy, np.where(np.isfinite(xy).all(axis=-1), q, np.nan))
     return out
 
 

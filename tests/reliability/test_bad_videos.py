@@ -508,7 +508,15 @@ def test_a_trial_video_at_twice_the_rate_goes_through_the_pipeline(
     assert np.nanmedian(err) < 30 and ok.mean() > 0.95
     xy, _ = reprojections(trial)["cam1"]
     assert len(xy) == 2 * len(frames)
-    assert np.isfinite(xy[::2]).any() and not np.isfinite(xy[1::2]).any()
+    # every frame of the 60-fps video gets the 3D of its own instant, also the frames the
+    # 30-fps clock leaves out: those halfway between two of the trial's frames
+    drawn = np.isfinite(xy).all(axis=-1).any(axis=-1)
+    assert drawn.all(), np.flatnonzero(~drawn)
+    halfway = np.linalg.norm(xy[1:-1:2] - (xy[:-2:2] + xy[2::2]) / 2, axis=-1)
+    step = np.linalg.norm(xy[2::2] - xy[:-2:2], axis=-1)
+    print(f"left-out frames: {np.nanmedian(halfway):.2f} px from halfway "
+          f"(a frame's movement {np.nanmedian(step):.2f} px)")
+    assert np.nanmedian(halfway) < 0.1 * np.nanmedian(step) + 0.05
 
 
 def test_imported_2d_gets_the_frame_times_of_its_video(

@@ -8,12 +8,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import toml
 from click.testing import CliRunner
 
+from posekit.camera.toml_io import save_calibration
 from posekit.cli.main import cli
-from posekit.io.video import probe_video
-from posekit.project.layout import Trial
+from posekit.io.video import probe_video, write_video
+from posekit.pose2d.table import write_pose2d
+from posekit.project.layout import Project, Trial
 from posekit.report.labels import label_2d, reprojections
+from posekit.sync.step import CONVENTION
+from posekit.synthetic.sync_data import make_sync_trial
 
 
 def _decoded(path: object) -> tuple[int, tuple[int, int]]:
@@ -97,3 +102,47 @@ def test_labeled_videos_drawn_in_parallel_are_the_same(example_trial: Trial,
     assert res.exit_code != 0
     assert "squat-cam2.h5 is missing; run `posekit detect` first" in res.output
     assert "1 of 1 trial(s) failed" in res.output
+
+
+def test_reprojection_is_at_each_frames_own_instant(tmp_path: Path) -> None:
+    """cam2 and cam3 record 0.45 and -0.4 frame later than their whole-frame offsets say.
+    With the sync file's sub-frame offsets (the default), each of their video frames gets
+    the 3D of its own instant, so the reprojection lands on their noise-free 2D; with
+    ``[triangulation] subframe = false`` each frame gets the 3D of the nearest whole
+    reference frame, off by almost half a frame's movement."""
+    truth = make_sync_trial(n_cams=3, fps=30.0, duration=3.0, offsets={"cam2": 5, "cam3": -3},
+                            noise_px=0.0, outlier_rate=0.0, dropout_rate=0.0, motion="jump",
+                            seed=0, fractions={"cam2": 0.45, "cam3": -0.4})
+    errors: dict[str, dict[str, float]] = {}
+    for setting in ("true", "false"):
+        root = tmp_path / setting
+        raw, pose2d = root / "s1" / "videos-raw", root / "s1" / "pose-2d"
+        raw.mkdir(parents=True)
+        (root / "config.toml").write_text(
+            'nesting = 1\n[calibration]\nunits = "m"\n[triangulation]\n'
+            f'cam_regex = "-(cam[0-9])$"\nsubframe = {setting}\n')
+        for cam, pose in truth.poses.items():
+            pose.metadata["fps"] = truth.fps
+            write_pose2d(pose, pose2d / f"t-{cam}.h5")
+            (raw / f"t-{cam}.mp4").touch()  # discovery only (not read by triangulate)
+        save_calibration(truth.group, root / "calibration" / "calibration.toml")
+        record = {"reference": "cam1", "convention": CONVENTION, "method": "test",
+                  "offsets": truth.offsets, "subframe": {
+                      c: v for c, v in truth.subframe_offsets.items() if c != "cam1"}}
+        (root / "s1" / "sync").mkdir()
+        (root / "s1" / "sync" / "t.toml").write_text(toml.dumps(record))
+        result = CliRunner().invoke(cli, ["triangulate", "-p", str(root)])
+        assert result.exit_code == 0, (result.output, result.stderr)
+        for cam, pose in truth.poses.items():  # small stand-ins: only their length is read
+            write_video(raw / f"t-{cam}.mp4",
+                        [np.zeros((48, 64, 3), np.uint8)] * pose.n_frames, truth.fps)
+        projected = reprojections(Project(root).trials()[0])
+        errors[setting] = {}
+        for cam, (xy, _) in projected.items():
+            assert len(xy) == truth.poses[cam].n_frames
+            err = np.linalg.norm(xy - truth.poses[cam].xy, axis=-1)
+            errors[setting][cam] = float(np.nanmedian(err))
+    print("median reprojection to the 2D, px:", errors)
+    for cam in ("cam2", "cam3"):
+        assert errors["true"][cam] < 0.3 * errors["false"][cam]
+    assert errors["true"]["cam1"] < 1.0 and errors["false"]["cam1"] < 1.0
