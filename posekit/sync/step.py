@@ -149,7 +149,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
             subframe = {c: round(v, 2) for c, (v, _) in geo.subframe.items()
                         if c not in fixed}
             subframe_se = {c: round(se, 2) for c, (_, se) in geo.subframe.items()
-                           if c not in fixed}
+                           if c not in fixed and np.isfinite(se)}
             rivals, still = geo.rivals, geo.still_fit
             between = {c: (v, se) for c, (v, se) in geo.subframe.items()  # only that in doubt
                        if certainty[c] >= LOW_CONFIDENCE and geo.rounding.get(c, 1.0) < 1.0}
@@ -187,7 +187,8 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
         record["reference"] = seen[0]
     if subframe:  # the geometry's sub-frame estimates, before rounding
         record["subframe"] = subframe
-        record["subframe_se"] = subframe_se  # their standard errors (jackknife)
+        if subframe_se:  # their standard errors (jackknife), where there is one
+            record["subframe_se"] = subframe_se
     return {c: est.signals.get(c, np.full(p.n_frames, np.nan)) for c, p in poses.items()}
 
 
