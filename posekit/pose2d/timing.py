@@ -190,13 +190,20 @@ def clock_slots(times: ArrayLike, period: float,
     whole frame, and nothing else. ``grid``: :func:`fit_grid` of ``times``, when the
     caller has it already."""
     t = np.asarray(times, np.float64)
-    own, own_period, _ = fit_grid(t) if grid is None else grid
-    x = own * (own_period / period)
+    x = clock_positions(fit_grid(t) if grid is None else grid, period)
     slots = np.round(x).astype(np.int64)
     order = np.lexsort((np.abs(x - slots), slots))  # by slot, then nearest first
     keep = np.zeros(len(t), bool)
     keep[order[np.r_[True, np.diff(slots[order]) > 0]]] = True
     return slots, keep
+
+
+def clock_positions(grid: tuple[IntArray, float, float], period: float
+                    ) -> NDArray[np.float64]:
+    """Each frame's instant in frames of another clock (``period`` seconds, from the
+    camera's first frame), fractional, from the camera's own :func:`fit_grid` ``grid``."""
+    own, own_period, _ = grid
+    return np.asarray(own * (own_period / period), np.float64)
 
 
 def spread(values: NDArray[Item], slots: IntArray, n: int, fill: float) -> NDArray[Item]:
@@ -236,7 +243,9 @@ def on_clock(pose: Pose2D, fps: float, interpolate: bool = False) -> Pose2D:
     """``pose`` (a camera with frame times) placed on a grid of ``fps`` frames per second
     (:func:`clock_slots`): empty rows for the slots it has no frame in, frames left out
     where two share one. Its metadata's ``fps`` becomes ``fps``; it gains ``recorded_fps``
-    (the camera's own), ``frames_missing``, ``frames_left_out`` and ``frame_index``.
+    (the camera's own), ``frames_missing``, ``frames_left_out``, ``frame_index`` and
+    ``clock_position`` (each decoded frame's instant in the clock's frames,
+    :func:`clock_positions`).
 
     With ``interpolate``, each slot's row is instead the camera's 2D at the slot's own
     instant, interpolated between the two frames around it (:func:`between_frames`, on
@@ -252,7 +261,8 @@ def on_clock(pose: Pose2D, fps: float, interpolate: bool = False) -> Pose2D:
     slots, keep = clock_slots(times, 1.0 / fps, grid)
     n = int(slots[keep][-1]) + 1
     metadata = {"fps": float(fps), "recorded_fps": pose.metadata.get("fps"),
-                "frames_missing": n - int(keep.sum()), "frames_left_out": int((~keep).sum())}
+                "frames_missing": n - int(keep.sum()), "frames_left_out": int((~keep).sum()),
+                "clock_position": clock_positions(grid, 1.0 / fps)}
     if not interpolate:
         return _spread(pose, slots, keep, **metadata)
     own, own_period, origin = grid
@@ -276,20 +286,19 @@ def grid_to_frames(pose: Pose2D) -> IntArray:
     return np.asarray(index, np.int64)
 
 
-def frame_positions(placed: Pose2D, times: ArrayLike | None = None) -> NDArray[np.float64]:
+def frame_positions(placed: Pose2D, fractional: bool = False) -> NDArray[np.float64]:
     """Where each decoded frame of a camera lies among the rows of ``placed`` (its 2D as
     :func:`on_frame_grid` or :func:`on_clock` placed it), as a row number; NaN for a frame
-    no row holds. The inverse of :func:`grid_to_frames`, row numbers whole; or, given the
-    camera's own frame ``times`` (its 2D file's) and ``placed`` on another clock, each
-    frame's own instant in that clock's frames, fractional (a 29.97-fps frame falls
-    between two 30-fps slots) and for every frame, also those the placement left out."""
-    if times is not None and placed.metadata.get("recorded_fps"):
-        own, own_period, _ = fit_grid(times)
-        return np.asarray(own * own_period * float(placed.metadata["fps"]), np.float64)
+    no row holds. The inverse of :func:`grid_to_frames`, row numbers whole; or, with
+    ``fractional`` and ``placed`` on another clock, each frame's own instant in that
+    clock's frames (a 29.97-fps frame falls between two 30-fps slots), for every frame,
+    also those the placement left out."""
+    position = placed.metadata.get("clock_position")
+    if fractional and position is not None:
+        return np.asarray(position, np.float64)
     index = grid_to_frames(placed)
-    n = int(index.max(initial=-1)) + 1 if times is None else len(np.asarray(times))
-    out = np.full(n, np.nan)
-    rows = np.flatnonzero((index >= 0) & (index < n))
+    out = np.full(int(index.max(initial=-1)) + 1, np.nan)
+    rows = np.flatnonzero(index >= 0)
     out[index[rows]] = rows
     return out
 

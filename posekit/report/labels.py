@@ -174,8 +174,7 @@ def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
         # row i shows reference frame i + offset (+ the sub-frame fraction)
         rows = np.full(n_video, np.nan)
         if cam in poses:
-            times = read_pose2d(pose_2d_path(trial, cam)).frame_times if exact else None
-            found = frame_positions(poses[cam], times)[:n_video]
+            found = frame_positions(poses[cam], fractional=exact)[:n_video]
             rows[:len(found)] = found
         else:
             rows[:] = np.arange(n_video)
