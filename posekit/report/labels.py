@@ -148,7 +148,8 @@ def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
     (:func:`~posekit.pose2d.timing.between_frames`) for a camera out of step by part of a
     frame or recorded at another rate (also for the frames of a faster camera that the
     trial's clock leaves out), as triangulation interpolated that camera's 2D the other
-    way; otherwise each frame gets the 3D of the slot the placement put it in."""
+    way; otherwise each frame gets the 3D of the slot the placement put it in, and a frame
+    the trial's clock left out the 3D of its nearest slot."""
     cs = calibration_set(trial)
     if cs is None or not cs.output.is_file():
         raise PosekitError(f"{trial.key}: no calibration.toml; run `posekit calibrate` first")
@@ -176,6 +177,10 @@ def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
         if cam in poses:
             found = frame_positions(poses[cam], fractional=exact)[:n_video]
             rows[:len(found)] = found
+            if not exact:  # frames the clock left out (a faster camera's): nearest slot
+                own = frame_positions(poses[cam], fractional=True)[:n_video]
+                fill = np.isnan(rows[:len(own)]) & np.isfinite(own)
+                rows[:len(own)][fill] = np.floor(own[fill] + 0.5)
         else:
             rows[:] = np.arange(n_video)
         at = rows + offsets[cam] + (fractions.get(cam, 0.0) if exact else 0.0) - first

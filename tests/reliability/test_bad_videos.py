@@ -517,6 +517,14 @@ def test_a_trial_video_at_twice_the_rate_goes_through_the_pipeline(
     print(f"left-out frames: {np.nanmedian(halfway):.2f} px from halfway "
           f"(a frame's movement {np.nanmedian(step):.2f} px)")
     assert np.nanmedian(halfway) < 0.1 * np.nanmedian(step) + 0.05
+    # whole frames only: a left-out frame gets its nearest slot's 3D (no flicker)
+    (root / "session1" / "config.squat.toml").write_text("[triangulation]\nsubframe = false\n")
+    whole, _ = reprojections(Project(root).trials()[0])["cam1"]
+    assert np.isfinite(whole).all(axis=-1).any(axis=-1).all()
+    np.testing.assert_allclose(whole[::2], xy[::2], atol=1e-9)
+    nearest = np.minimum(np.nanmax(np.abs(whole[1:-1:2] - whole[:-2:2]), axis=(1, 2)),
+                         np.nanmax(np.abs(whole[1:-1:2] - whole[2::2]), axis=(1, 2)))
+    assert (nearest < 1e-9).all(), nearest
 
 
 def test_imported_2d_gets_the_frame_times_of_its_video(
