@@ -1,14 +1,13 @@
-"""The synthetic project writer and `posekit demo` (real rendering, real video files)."""
+"""The synthetic project writer (real rendering, real video files); `posekit demo` is
+tested in tests/test_demo.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from click.testing import CliRunner
 
 from posekit.camera import load_calibration
-from posekit.cli.main import cli
 from posekit.io.video import probe_video
 from posekit.project import Project
 from posekit.synthetic.project import SyntheticProjectSpec, write_synthetic_project
@@ -44,23 +43,6 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
             np.testing.assert_array_equal(da[key], db[key])
     for rel in ("s1/videos-raw/arms-cam2.mp4", "calibration/calib-cam1.mp4"):
         assert (a / rel).read_bytes() == (b / rel).read_bytes()
-
-
-def test_demo_command_runs_offline(tmp_path: Path) -> None:
-    target = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["demo", str(target)])
-    assert result.exit_code == 0, result.output
-    assert "ground truth:" in result.output
-    assert "angles (session1/squat): RMSE knee" in result.output  # compared with the truth
-    assert [t.key for t in Project.open(target).trials()] == ["session1/squat"]
-    again = CliRunner().invoke(cli, ["demo", str(target)])  # reuses the data
-    assert again.exit_code == 0 and "Writing" not in again.output
-
-
-def test_demo_refuses_a_foreign_folder(tmp_path: Path) -> None:
-    (tmp_path / "thesis.tex").write_text("x")
-    result = CliRunner().invoke(cli, ["demo", str(tmp_path)])
-    assert result.exit_code == 1 and "not a posekit demo" in result.output
 
 
 def test_committed_example_project_matches_the_generator() -> None:
