@@ -72,19 +72,35 @@ def _radius(size: tuple[int, int]) -> int:
     return max(2, round(max(size) / 320))
 
 
+def caption_scale(text: str, width: int, radius: int) -> float:
+    """The font scale of a caption: ``radius / 6``, smaller where ``text`` would not fit
+    in a frame ``width`` pixels wide (a portrait video)."""
+    scale = radius / 6
+    (w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, CAPTION_OUTLINE)
+    return min(scale, scale * (width - 20) / w) if w > 0 else scale
+
+
+#: thickness of the dark outline under a caption's white letters (legible on any picture)
+CAPTION_OUTLINE = 3
+
+
 def render_video(source: Path, target: Path, xy: FloatArray, quality: FloatArray,
                  bones: Bones, caption: str) -> Path:
     """Copy ``source`` to ``target`` with frame ``i`` overlaid by ``xy[i]`` (n, k, 2) and
-    ``quality[i]``; frames beyond ``len(xy)`` are copied unlabeled."""
+    ``quality[i]``; frames beyond ``len(xy)`` are copied unlabeled. Each frame is captioned
+    with ``caption`` and its number."""
     info = probe_video(source)
     size = (info.width, info.height)
     radius = _radius(size)
+    scale = caption_scale(f"{caption}  frame {max(info.n_frames - 1, 0)}", info.width, radius)
+    corner = (10, 10 + round(36 * scale))
     with video_writer(target, info.fps or 30.0, size) as writer:
         for i, frame in enumerate(iter_frames(source)):
             if i < len(xy):
                 draw_pose(frame, xy[i], quality[i], bones, radius)
-            cv2.putText(frame, f"{caption}  frame {i}", (10, 10 + 6 * radius),
-                        cv2.FONT_HERSHEY_SIMPLEX, radius / 6, (255, 255, 255), 1, cv2.LINE_AA)
+            for colour, thickness in (((0, 0, 0), CAPTION_OUTLINE), ((255, 255, 255), 1)):
+                cv2.putText(frame, f"{caption}  frame {i}", corner, cv2.FONT_HERSHEY_SIMPLEX,
+                            scale, colour, thickness, cv2.LINE_AA)
             writer.write(frame)
     return target
 

@@ -146,3 +146,18 @@ def test_reprojection_is_at_each_frames_own_instant(tmp_path: Path) -> None:
     for cam in ("cam2", "cam3"):
         assert errors["true"][cam] < 0.3 * errors["false"][cam]
     assert errors["true"]["cam1"] < 1.0 and errors["false"]["cam1"] < 1.0
+
+
+def test_caption_fits_a_portrait_video(tmp_path: Path) -> None:
+    """A caption wider than a narrow frame is drawn smaller, whole, not cut at the edge."""
+    from posekit.io.video import iter_frames
+    from posekit.report.labels import render_video
+
+    source = tmp_path / "narrow.mp4"
+    write_video(source, [np.zeros((640, 180, 3), np.uint8)] * 3, 30.0)
+    target = render_video(source, tmp_path / "out.mp4", np.zeros((0, 1, 2)), np.zeros((0, 1)),
+                          [], "s1/balance cam04 3D reprojected")
+    frame = next(iter(iter_frames(target))).max(axis=2)
+    rows = frame[:40]
+    assert rows[:, :60].max() > 200  # the caption is drawn ...
+    assert rows[:, -6:].max() < 60, rows[:, -6:].max()  # ... and ends inside the frame
