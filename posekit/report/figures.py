@@ -64,11 +64,53 @@ def _frame_traces(points: FloatArray, truth: FloatArray | None, bones: Bones,
     return traces
 
 
+#: where the 3D viewer looks from at first (plotly's scene units), along the two directions
+#: across the body's up direction and along it: from the side and a little above, far
+#: enough that a standing person's whole box is in view (plotly's default, 1.25 on every
+#: axis, looks down so steeply that a tall box is cut at the bottom)
+VIEWER_EYE = (1.3, 1.3, 0.55)
+
+
+def body_up(points: FloatArray, keypoints: Sequence[str]) -> FloatArray | None:
+    """The person's up direction (unit vector) in the points' frame: from the mean of the
+    ankles (else the hips) to the mean of the shoulders, the median over the frames. None
+    when the keypoints have no such names or are never seen. The calibration's world
+    frame need not have an up axis (by default it is camera 1's, whose y points down)."""
+    names = [k.lower() for k in keypoints]
+    top = [i for i, k in enumerate(names) if "shoulder" in k]
+    bottom = ([i for i, k in enumerate(names) if "ankle" in k]
+              or [i for i, k in enumerate(names) if "hip" in k])
+    if not top or not bottom or not len(points):
+        return None
+    with np.errstate(all="ignore"):
+        spine = np.nanmean(points[:, top], axis=1) - np.nanmean(points[:, bottom], axis=1)
+    spine = spine[np.isfinite(spine).all(axis=1)]
+    if not len(spine):
+        return None
+    up = np.median(spine, axis=0)
+    norm = float(np.linalg.norm(up))
+    return up / norm if norm > 0 else None
+
+
+def viewer_camera(up: FloatArray | None) -> dict[str, dict[str, float]]:
+    """Plotly's scene camera that shows ``up`` (a unit vector; None: the z axis) as up,
+    looking from :data:`VIEWER_EYE`."""
+    u = np.array([0.0, 0.0, 1.0]) if up is None else np.asarray(up, np.float64)
+    across = np.eye(3)[int(np.argmin(np.abs(u)))]  # the axis furthest from up
+    h1 = across - (across @ u) * u
+    h1 /= np.linalg.norm(h1)
+    h2 = np.cross(u, h1)
+    eye = VIEWER_EYE[0] * h1 + VIEWER_EYE[1] * h2 + VIEWER_EYE[2] * u
+    return {"up": dict(zip("xyz", map(float, u), strict=True)),
+            "eye": dict(zip("xyz", map(float, eye), strict=True))}
+
+
 def skeleton_viewer(points: FloatArray, keypoints: Sequence[str], bones: Bones,
                     fnum: Frames, fps: float, truth: FloatArray | None = None,
                     units: str = "") -> dict[str, Any]:
     """An animated 3D skeleton (play/pause buttons and a frame slider); ``truth`` (same
-    shape as ``points``) is drawn alongside in red. Axis ranges are fixed over the trial.
+    shape as ``points``) is drawn alongside in red. Axis ranges are fixed over the trial;
+    the view first shows the person upright (:func:`body_up`), whatever the world frame.
 
     A plotly figure as a plain dict (data, layout, frames), for
     :func:`plotly.io.to_html` with ``validate=False``: building and validating one
@@ -83,6 +125,8 @@ def skeleton_viewer(points: FloatArray, keypoints: Sequence[str], bones: Bones,
     lo, hi = (finite.min(axis=0), finite.max(axis=0)) if len(finite) else (np.zeros(3),
                                                                             np.ones(3))
     pad = 0.05 * float(np.max(hi - lo) or 1.0)
+    span = np.maximum(hi - lo, 0.0) + 2 * pad
+    up = body_up(points, keypoints)
     first = int(shown[0]) if len(shown) else 0
     empty = np.full((len(keypoints), 3), np.nan)
 
@@ -100,7 +144,10 @@ def skeleton_viewer(points: FloatArray, keypoints: Sequence[str], bones: Bones,
         scene={f"{a}axis": {"range": [float(lo[j]) - pad, float(hi[j]) + pad],
                             "title": {"text": f"{a} ({units})" if units else a},
                             "autorange": False}
-               for j, a in enumerate("xyz")} | {"aspectmode": "data"},
+               for j, a in enumerate("xyz")} | {
+                   # true proportions, the longest side 1, which VIEWER_EYE's distance fits
+                   "aspectmode": "manual", "camera": viewer_camera(up),
+                   "aspectratio": dict(zip("xyz", map(float, span / span.max()), strict=True))},
         updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": 0.0,
                       "xanchor": "left", "yanchor": "top", "buttons": [
                           {"label": "Play", "method": "animate", "args": [None, step]},
