@@ -231,7 +231,11 @@ def quality_bars(quality: Mapping[str, Any]) -> go.Figure:
                          name="camera median error (px)"), row=1, col=2)
     fig.update_layout(title="triangulation quality", height=420)
     fig.update_yaxes(title_text="px", row=1, col=1, secondary_y=False)
-    fig.update_yaxes(title_text="cameras", row=1, col=1, secondary_y=True)
+    # whole cameras from 0 on the right, without a grid of its own (its ticks would not
+    # meet the error axis's grid lines)
+    most = max([len(cams), *(kps[k]["mean_cameras"] or 0 for k in names)], default=2)
+    fig.update_yaxes(title_text="cameras", row=1, col=1, secondary_y=True, showgrid=False,
+                     range=[0, float(np.ceil(most)) + 0.3], dtick=1)
     return fig
 
 
@@ -256,6 +260,7 @@ def error_heatmap(errors: FloatArray, keypoints: Sequence[str], fnum: Frames
                                colorbar={"title": "px"}, hoverongaps=False))
     fig.update_layout(title="reprojection error over time (blank = gap)", xaxis_title="frame",
                       height=max(300, 14 * len(keypoints) + 120))
+    fig.update_yaxes(dtick=1, tickfont={"size": 10})  # every keypoint named
     return fig
 
 
