@@ -217,16 +217,16 @@ def _quality_section(res: TrialResults, fig: _Figures) -> str:
     data, q = res.data, res.quality
     gaps = figures.longest_gaps(data.points)
     rows = [[kp, info.get("median_error_px"), info.get("mean_cameras"),
-             info.get("valid_share"), int(gaps[j]) if j < len(gaps) else None]
+             _percent(info.get("valid_share")), int(gaps[j]) if j < len(gaps) else None]
             for j, (kp, info) in enumerate(q.get("keypoints", {}).items())]
-    cams = [[c, i.get("median_error_px"), i.get("used_share"), i.get("swapped_frames")]
-            for c, i in q.get("cameras", {}).items()]
+    cams = [[c, i.get("median_error_px"), _percent(i.get("used_share")),
+             i.get("swapped_frames")] for c, i in q.get("cameras", {}).items()]
     parts = [fig(figures.quality_bars(q), "quality") if q else "",
              fig(figures.error_heatmap(data.errors, data.keypoints, data.fnum), "errors"),
              "<h3>per camera</h3>",
              _table(["camera", "median error (px)", "detections used", "swapped frames"], cams),
              "<h3>per keypoint</h3>",
-             _table(["keypoint", "median error (px)", "cameras used (mean)", "valid share",
+             _table(["keypoint", "median error (px)", "cameras used (mean)", "frames with 3D",
                      "longest gap (frames)"], rows)]
     return "".join(parts)
 
