@@ -156,9 +156,11 @@ def _angles_report(trials: list[Trial]) -> list[str]:
 
 def run_demo(directory: str | os.PathLike[str], seed: int = 0, overwrite: bool = False,
              spec: SyntheticProjectSpec | None = None) -> Path:
-    """Write the synthetic project (unless present) and run every available step.
+    """Write the synthetic project (unless present), run every available step, compare
+    with the ground truth and write the HTML report (``reports/index.html``).
 
     ``spec`` replaces the default project (3 cameras, 150 calibration frames, a 4 s squat)."""
+    from posekit.report.html import run_reports
     from posekit.synthetic.project import (
         SyntheticProjectSpec,
         remove_generated,
@@ -198,4 +200,8 @@ def run_demo(directory: str | os.PathLike[str], seed: int = 0, overwrite: bool =
         click.echo(f"  trial {trial.key}: {trial.videos[trial.cameras[0]].parent}")
     click.echo(f"  ground truth: {project.root / 'ground-truth'}")
     click.echo("  see the state of each step with: posekit status -p " + str(root))
+    made = run_reports(project, progress=False)
+    if made.reports:
+        click.echo(f"  report: {made.index}\n    (open it in a browser, offline: the 3D "
+                   "viewer and every step's figures, with the ground truth)")
     return project.root

@@ -32,6 +32,10 @@ def test_demo_command_runs_the_pipeline_offline_and_compares(tmp_path: Path) -> 
     assert (target / "session1" / "pose-3d" / "squat.csv").is_file()
     assert "angles (session1/squat): RMSE knee" in out
     assert "ground truth:" in out
+    index = target / "reports" / "index.html"
+    assert f"report: {index}" in out
+    assert "session1/squat" in index.read_text()
+    assert (target / "reports" / "session1" / "squat.html").is_file()
     again = CliRunner().invoke(cli, ["demo", str(target)])  # reuses the data
     assert again.exit_code == 0 and "Writing" not in again.output
 
