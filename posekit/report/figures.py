@@ -142,7 +142,7 @@ def skeleton_viewer(points: FloatArray, keypoints: Sequence[str], bones: Bones,
                                          if truth is not None else "")},
         height=620, margin={"l": 0, "r": 0, "t": 40, "b": 0}, uirevision="viewer",
         scene={f"{a}axis": {"range": [float(lo[j]) - pad, float(hi[j]) + pad],
-                            "title": {"text": f"{a} ({units})" if units else a},
+                            "title": {"text": axis_title(j, units)},
                             "autorange": False}
                for j, a in enumerate("xyz")} | {
                    # true proportions, the longest side 1, which VIEWER_EYE's distance fits
@@ -176,7 +176,13 @@ def up_axis(group: CameraGroup) -> int:
     return int(np.argmin(centres.std(axis=0))) if len(centres) > 1 else 2
 
 
-def cameras_top_view(group: CameraGroup, points: FloatArray | None = None) -> go.Figure:
+def axis_title(axis: int, units: str = "") -> str:
+    """A world axis's name, with the calibration's units when known: ``x (mm)``."""
+    return f"{'xyz'[axis]} ({units})" if units else "xyz"[axis]
+
+
+def cameras_top_view(group: CameraGroup, points: FloatArray | None = None, units: str = ""
+                     ) -> go.Figure:
     """Camera centres and viewing directions seen from above (along :func:`up_axis`),
     with the subject's path (mean of its keypoints per frame) when ``points`` is given."""
     up = up_axis(group)
@@ -196,7 +202,7 @@ def cameras_top_view(group: CameraGroup, points: FloatArray | None = None) -> go
         fig.add_trace(go.Scatter(x=path[:, h], y=path[:, v], mode="lines", name="subject",
                                  line={"color": "black"}))
     fig.update_layout(title="cameras seen from above", height=420,
-                      xaxis_title="xyz"[h], yaxis_title="xyz"[v])
+                      xaxis_title=axis_title(h, units), yaxis_title=axis_title(v, units))
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
 
@@ -285,7 +291,8 @@ def angle_lines(table: pd.DataFrame, truth: pd.DataFrame | None = None) -> go.Fi
     return fig
 
 
-def top_view_png(group: CameraGroup, points: FloatArray | None, path: Path) -> Path:
+def top_view_png(group: CameraGroup, points: FloatArray | None, path: Path, units: str = ""
+                 ) -> Path:
     """:func:`cameras_top_view` as a matplotlib PNG (for papers)."""
     import matplotlib
 
@@ -308,8 +315,8 @@ def top_view_png(group: CameraGroup, points: FloatArray | None, path: Path) -> P
         ax.plot(trail[:, h], trail[:, v], "k-", lw=1, label="subject")
         ax.legend(loc="best", fontsize=8)
     ax.set_aspect("equal")
-    ax.set_xlabel("xyz"[h])
-    ax.set_ylabel("xyz"[v])
+    ax.set_xlabel(axis_title(h, units))
+    ax.set_ylabel(axis_title(v, units))
     ax.set_title("cameras seen from above")
     fig.tight_layout()
     write_figure_atomic(fig, path, dpi=150)

@@ -139,8 +139,8 @@ def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Pa
         return "<p class=\"note\">No calibration found.</p>"
     group = load_calibration(cs.output).subset(trial.cameras)
     world = undo_alignment(res.data.points, res.data.M, res.data.center)
-    figures.top_view_png(group, world, png)
-    parts = [fig(figures.cameras_top_view(group, world), "cameras")]
+    figures.top_view_png(group, world, png, res.units)
+    parts = [fig(figures.cameras_top_view(group, world, res.units), "cameras")]
     report_json = cs.output.with_name("calibration_report.json")
     if report_json.is_file():
         parts.append(fig(figures.calibration_errors(json.loads(report_json.read_text())),
