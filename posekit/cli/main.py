@@ -229,7 +229,8 @@ def init(directory: Path) -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data.")
 @click.option("--overwrite", is_flag=True, help="Regenerate the data and redo every step.")
 def demo(directory: Path, seed: int, overwrite: bool) -> None:
-    """Write a small synthetic project to DIRECTORY and run the pipeline on it."""
+    """Write a small synthetic project to DIRECTORY, run the pipeline on it, compare the
+    results with the ground truth and write its HTML report."""
     from posekit.demo import run_demo
 
     with domain_errors():
