@@ -72,6 +72,16 @@ def _radius(size: tuple[int, int]) -> int:
     return max(2, round(max(size) / 320))
 
 
+#: a colour key under a labeled video's caption: its title and (label, quality) pairs, each
+#: label drawn in the colour of its quality
+Key = tuple[str, tuple[tuple[str, float], ...]]
+#: label-2d's colours: the detector's likelihood
+LIKELIHOOD_KEY: Key = ("likelihood", (("1", 1.0), ("0.5", 0.5), ("0", 0.0)))
+#: label-3d-proj's colours: the triangulation's reprojection error
+ERROR_KEY: Key = ("reprojection error", (("0 px", 1.0), (f"{ERROR_RED_PX / 2:g} px", 0.5),
+                                         (f"{ERROR_RED_PX:g}+ px", 0.0)))
+
+
 def caption_scale(text: str, width: int, radius: int) -> float:
     """The font scale of a caption: ``radius / 6``, smaller where ``text`` would not fit
     in a frame ``width`` pixels wide (a portrait video)."""
@@ -84,23 +94,50 @@ def caption_scale(text: str, width: int, radius: int) -> float:
 CAPTION_OUTLINE = 3
 
 
+def _key_pieces(key: Key | None) -> list[tuple[str, tuple[int, int, int]]]:
+    """The pieces of a colour key's line: text and BGR colour."""
+    if key is None:
+        return []
+    title, entries = key
+    colours = quality_colours(np.array([q for _, q in entries]))
+    return [(f"{title}:", (255, 255, 255)),
+            *((label, (int(colour[0]), int(colour[1]), int(colour[2])))
+              for (label, _), colour in zip(entries, colours, strict=True))]
+
+
+def _put_line(frame: NDArray[np.uint8], pieces: Sequence[tuple[str, tuple[int, int, int]]],
+              corner: tuple[int, int], scale: float) -> None:
+    """Draw text pieces side by side (two spaces apart), each on a dark outline."""
+    x, y = corner
+    space = cv2.getTextSize("  ", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+    for text, colour in pieces:
+        for ink, thickness in (((0, 0, 0), CAPTION_OUTLINE), (colour, 1)):
+            cv2.putText(frame, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thickness,
+                        cv2.LINE_AA)
+        x += cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] + space
+
+
 def render_video(source: Path, target: Path, xy: FloatArray, quality: FloatArray,
-                 bones: Bones, caption: str) -> Path:
+                 bones: Bones, caption: str, key: Key | None = None) -> Path:
     """Copy ``source`` to ``target`` with frame ``i`` overlaid by ``xy[i]`` (n, k, 2) and
     ``quality[i]``; frames beyond ``len(xy)`` are copied unlabeled. Each frame is captioned
-    with ``caption`` and its number."""
+    with ``caption`` and its number, and the colour ``key`` (if any) below."""
     info = probe_video(source)
     size = (info.width, info.height)
     radius = _radius(size)
-    scale = caption_scale(f"{caption}  frame {max(info.n_frames - 1, 0)}", info.width, radius)
+    white = (255, 255, 255)
+    pieces = _key_pieces(key)
+    widest = max([f"{caption}  frame {max(info.n_frames - 1, 0)}",
+                  "  ".join(text for text, _ in pieces)], key=len)
+    scale = caption_scale(widest, info.width, radius)
     corner = (10, 10 + round(36 * scale))
+    below = (10, corner[1] + round(40 * scale))
     with video_writer(target, info.fps or 30.0, size) as writer:
         for i, frame in enumerate(iter_frames(source)):
             if i < len(xy):
                 draw_pose(frame, xy[i], quality[i], bones, radius)
-            for colour, thickness in (((0, 0, 0), CAPTION_OUTLINE), ((255, 255, 255), 1)):
-                cv2.putText(frame, f"{caption}  frame {i}", corner, cv2.FONT_HERSHEY_SIMPLEX,
-                            scale, colour, thickness, cv2.LINE_AA)
+            _put_line(frame, [(f"{caption}  frame {i}", white)], corner, scale)
+            _put_line(frame, pieces, below, scale)
             writer.write(frame)
     return target
 
@@ -123,10 +160,11 @@ class LabelJob:
     quality: FloatArray
     bones: Bones
     caption: str
+    key: Key | None = None
 
     def run(self) -> Path:
         return render_video(self.source, self.target, self.xy, self.quality, self.bones,
-                            self.caption)
+                            self.caption, self.key)
 
 
 def label_2d_jobs(trial: Trial, overwrite: bool = False) -> list[LabelJob]:
@@ -145,7 +183,7 @@ def label_2d_jobs(trial: Trial, overwrite: bool = False) -> list[LabelJob]:
         pose = read_pose2d(src)
         bones = bones_for(pose.keypoints, trial.config)
         jobs.append(LabelJob(cam, video, target, pose.xy, pose.likelihood, bones,
-                             f"{trial.key} {cam} 2D"))
+                             f"{trial.key} {cam} 2D", LIKELIHOOD_KEY))
     return jobs
 
 
@@ -224,7 +262,7 @@ def label_3d_proj_jobs(trial: Trial, overwrite: bool = False) -> list[LabelJob]:
     keypoints = read_anipose_csv(src).keypoints
     bones = bones_for(keypoints, trial.config)
     return [LabelJob(cam, trial.videos[cam], targets[cam], *projected[cam], bones,
-                     f"{trial.key} {cam} 3D reprojected") for cam in todo]
+                     f"{trial.key} {cam} 3D reprojected", ERROR_KEY) for cam in todo]
 
 
 def label_3d_proj(trial: Trial, overwrite: bool = False) -> list[Path]:

@@ -149,15 +149,21 @@ def test_reprojection_is_at_each_frames_own_instant(tmp_path: Path) -> None:
 
 
 def test_caption_fits_a_portrait_video(tmp_path: Path) -> None:
-    """A caption wider than a narrow frame is drawn smaller, whole, not cut at the edge."""
+    """A caption wider than a narrow frame is drawn smaller, whole, not cut at the edge,
+    with the colour key on the line below (its labels in their colours)."""
     from posekit.io.video import iter_frames
-    from posekit.report.labels import render_video
+    from posekit.report.labels import ERROR_KEY, render_video
 
     source = tmp_path / "narrow.mp4"
     write_video(source, [np.zeros((640, 180, 3), np.uint8)] * 3, 30.0)
     target = render_video(source, tmp_path / "out.mp4", np.zeros((0, 1, 2)), np.zeros((0, 1)),
-                          [], "s1/balance cam04 3D reprojected")
-    frame = next(iter(iter_frames(target))).max(axis=2)
-    rows = frame[:40]
+                          [], "s1/balance cam04 3D reprojected", ERROR_KEY)
+    frame = next(iter(iter_frames(target))).astype(int)
+    rows = frame[:40].max(axis=2)
     assert rows[:, :60].max() > 200  # the caption is drawn ...
     assert rows[:, -6:].max() < 60, rows[:, -6:].max()  # ... and ends inside the frame
+    key = frame[:80]
+    green = (key[..., 1] > 150) & (key[..., 2] < 80) & (key[..., 0] < 80)
+    red = (key[..., 2] > 150) & (key[..., 1] < 80) & (key[..., 0] < 80)
+    assert green.sum() > 5 and red.sum() > 5  # "0 px" in green, "20+ px" in red
+    assert key.max(axis=2)[:, -6:].max() < 60
