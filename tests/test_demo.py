@@ -35,7 +35,8 @@ def test_demo_command_runs_the_pipeline_offline_and_compares(tmp_path: Path) -> 
     index = target / "reports" / "index.html"
     assert f"report: {index}" in out
     assert "session1/squat" in index.read_text()
-    assert (target / "reports" / "session1" / "squat.html").is_file()
+    page = (target / "reports" / "session1" / "squat.html").read_text()
+    assert "World frame: camera 1 (cam1) at the origin" in page
     again = CliRunner().invoke(cli, ["demo", str(target)])  # reuses the data
     assert again.exit_code == 0 and "Writing" not in again.output
 

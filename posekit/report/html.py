@@ -46,6 +46,7 @@ from posekit.report.data import (
 )
 from posekit.sync.step import LOW_CONFIDENCE
 from posekit.triangulation.align import undo_alignment
+from posekit.triangulation.export import Points3D
 
 log = logging.getLogger(__name__)
 
@@ -133,18 +134,40 @@ def _warnings_section(warned: Sequence[tuple[str, str]]) -> str:
             f"logs); check them before using the results:</p><ul class=\"warn\">{items}</ul>")
 
 
+def _world_note(world: str, first: str, data: Points3D) -> str:
+    """What the 3D's coordinates mean: the calibration's world frame (``world`` as its
+    report gives it, "" for an imported one) and any re-alignment of the 3D file."""
+    if world.startswith("camera"):
+        text = (f"World frame: camera 1 ({first}) at the origin, its axes the world's (x to "
+                "the right of its picture, y down, z along its view), as Anipose does. For a "
+                "frame with z up and the floor at z = 0, lay the board flat on the floor at the "
+                "start of the calibration recording and set [calibration] world_frame = "
+                "\"board\".")
+    elif world.startswith("board"):
+        text = (f"World frame: the {world} (origin at its top-left square corner, x along "
+                "its columns, z out of its printed face: up when it lay face up on the floor).")
+    else:
+        text = "World frame: as the imported calibration defines it."
+    if not (np.allclose(data.M, np.eye(3)) and np.allclose(data.center, 0.0)):
+        text += (" The 3D file is re-aligned from it by [triangulation] axes and "
+                 "reference_point (aligned = points @ M.T - center, its M and center columns).")
+    return f"<p class=\"note\">{html.escape(text)}</p>"
+
+
 def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Path) -> str:
     cs = calibration_set(trial)
     if cs is None or not cs.output.is_file():
         return "<p class=\"note\">No calibration found.</p>"
-    group = load_calibration(cs.output).subset(trial.cameras)
+    full = load_calibration(cs.output)
+    group = full.subset(trial.cameras)
     world = undo_alignment(res.data.points, res.data.M, res.data.center)
     figures.top_view_png(group, world, png, res.units)
     parts = [fig(figures.cameras_top_view(group, world, res.units), "cameras")]
     report_json = cs.output.with_name("calibration_report.json")
-    if report_json.is_file():
-        parts.append(fig(figures.calibration_errors(json.loads(report_json.read_text())),
-                         "calibration-errors"))
+    report = json.loads(report_json.read_text()) if report_json.is_file() else None
+    parts.append(_world_note(str((report or {}).get("world", "")), full.names[0], res.data))
+    if report is not None:
+        parts.append(fig(figures.calibration_errors(report), "calibration-errors"))
         parts.append(_img(cs.output.with_name("calibration_coverage.png"),
                           "calibration coverage"))
     else:

@@ -48,6 +48,7 @@ def test_report_cli_writes_offline_pages(example_trial: Trial) -> None:
             "instants by their sub-frame offsets") in text
     # the fixture's calibration was written, not made from board recordings
     assert "was not made from board recordings by <code>posekit calibrate</code>" in text
+    assert "World frame: as the imported calibration defines it.</p>" in text
     assert "not found.</p>" not in text
     assert '"name":"ground truth"' in text.replace(": ", ":")
     assert "left_knee (truth)" in text
@@ -173,3 +174,20 @@ def test_reports_made_in_worker_processes_are_the_same_pages(example_trial: Tria
     assert pages["1"] == pages["2"]
     names = {p.name for p in pages["2"]}
     assert {"again.html", "squat.html", "index.html"} <= names and "bare.html" not in names
+
+
+def test_the_world_frame_is_said() -> None:
+    """The calibration section says what the 3D's coordinates mean: camera 1's frame (and
+    how to get z up), the board's, or an imported calibration's; and a re-alignment."""
+    from posekit.report.html import _world_note
+    from posekit.triangulation.export import Points3D
+
+    plain = Points3D(np.zeros((1, 1, 3)), np.zeros((1, 1)), np.zeros((1, 1), np.int64),
+                     np.zeros((1, 1)), ["nose"], np.zeros(1, np.int64))
+    text = _world_note("camera 1", "camA", plain)
+    assert "camera 1 (camA) at the origin" in text and "world_frame = &quot;board&quot;" in text
+    assert "z out of its printed face" in _world_note("board in frame 3", "camA", plain)
+    assert "as the imported calibration defines it" in _world_note("", "camA", plain)
+    assert "re-aligned" not in text
+    turned = Points3D(**{**plain.__dict__, "M": np.diag([1.0, -1.0, -1.0])})
+    assert "re-aligned from it by [triangulation] axes" in _world_note("camera 1", "camA", turned)
