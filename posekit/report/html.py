@@ -144,8 +144,8 @@ def _world_note(world: str, first: str, data: Points3D) -> str:
                 "start of the calibration recording and set [calibration] world_frame = "
                 "\"board\".")
     elif world.startswith("board"):
-        text = (f"World frame: the {world} (origin at its top-left square corner, x along "
-                "its columns, z out of its printed face: up when it lay face up on the floor).")
+        text = (f"World frame: the {world}; x runs along its columns, and z is up when the "
+                "board lay face up on the floor.")
     else:
         text = "World frame: as the imported calibration defines it."
     if not (np.allclose(data.M, np.eye(3)) and np.allclose(data.center, 0.0)):

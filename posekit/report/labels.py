@@ -127,9 +127,8 @@ def render_video(source: Path, target: Path, xy: FloatArray, quality: FloatArray
     radius = _radius(size)
     white = (255, 255, 255)
     pieces = _key_pieces(key)
-    widest = max([f"{caption}  frame {max(info.n_frames - 1, 0)}",
-                  "  ".join(text for text, _ in pieces)], key=len)
-    scale = caption_scale(widest, info.width, radius)
+    scale = min(caption_scale(line, info.width, radius) for line in (
+        f"{caption}  frame {max(info.n_frames - 1, 0)}", "  ".join(t for t, _ in pieces)))
     corner = (10, 10 + round(36 * scale))
     below = (10, corner[1] + round(40 * scale))
     with video_writer(target, info.fps or 30.0, size) as writer:

@@ -186,7 +186,8 @@ def test_the_world_frame_is_said() -> None:
                      np.zeros((1, 1)), ["nose"], np.zeros(1, np.int64))
     text = _world_note("camera 1", "camA", plain)
     assert "camera 1 (camA) at the origin" in text and "world_frame = &quot;board&quot;" in text
-    assert "z out of its printed face" in _world_note("board in frame 3", "camA", plain)
+    board = "board in frame 3 (z up from its face, origin at its corner)"
+    assert "x runs along its columns" in _world_note(board, "camA", plain)
     assert "as the imported calibration defines it" in _world_note("", "camA", plain)
     assert "re-aligned" not in text
     turned = Points3D(**{**plain.__dict__, "M": np.diag([1.0, -1.0, -1.0])})
