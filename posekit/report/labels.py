@@ -82,16 +82,16 @@ ERROR_KEY: Key = ("reprojection error", (("0 px", 1.0), (f"{ERROR_RED_PX / 2:g} 
                                          (f"{ERROR_RED_PX:g}+ px", 0.0)))
 
 
+#: thickness of the dark outline under a caption's white letters (legible on any picture)
+CAPTION_OUTLINE = 3
+
+
 def caption_scale(text: str, width: int, radius: int) -> float:
     """The font scale of a caption: ``radius / 6``, smaller where ``text`` would not fit
     in a frame ``width`` pixels wide (a portrait video)."""
     scale = radius / 6
     (w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, CAPTION_OUTLINE)
     return min(scale, scale * (width - 20) / w) if w > 0 else scale
-
-
-#: thickness of the dark outline under a caption's white letters (legible on any picture)
-CAPTION_OUTLINE = 3
 
 
 def _key_pieces(key: Key | None) -> list[tuple[str, tuple[int, int, int]]]:
@@ -105,16 +105,29 @@ def _key_pieces(key: Key | None) -> list[tuple[str, tuple[int, int, int]]]:
               for (label, _), colour in zip(entries, colours, strict=True))]
 
 
-def _put_line(frame: NDArray[np.uint8], pieces: Sequence[tuple[str, tuple[int, int, int]]],
-              corner: tuple[int, int], scale: float) -> None:
-    """Draw text pieces side by side (two spaces apart), each on a dark outline."""
+#: text pieces placed on a frame: text, BGR colour, bottom-left corner
+Placed = list[tuple[str, tuple[int, int, int], tuple[int, int]]]
+
+
+def _place_line(pieces: Sequence[tuple[str, tuple[int, int, int]]], corner: tuple[int, int],
+                scale: float) -> Placed:
+    """Text pieces side by side (two spaces apart) from ``corner`` on (computed once per
+    video, not per frame)."""
     x, y = corner
     space = cv2.getTextSize("  ", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+    placed: Placed = []
     for text, colour in pieces:
-        for ink, thickness in (((0, 0, 0), CAPTION_OUTLINE), (colour, 1)):
-            cv2.putText(frame, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thickness,
-                        cv2.LINE_AA)
+        placed.append((text, colour, (x, y)))
         x += cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] + space
+    return placed
+
+
+def _put_line(frame: NDArray[np.uint8], placed: Placed, scale: float) -> None:
+    """Draw placed text pieces, each on a dark outline."""
+    for text, colour, at in placed:
+        for ink, thickness in (((0, 0, 0), CAPTION_OUTLINE), (colour, 1)):
+            cv2.putText(frame, text, at, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thickness,
+                        cv2.LINE_AA)
 
 
 def render_video(source: Path, target: Path, xy: FloatArray, quality: FloatArray,
@@ -130,13 +143,13 @@ def render_video(source: Path, target: Path, xy: FloatArray, quality: FloatArray
     scale = min(caption_scale(line, info.width, radius) for line in (
         f"{caption}  frame {max(info.n_frames - 1, 0)}", "  ".join(t for t, _ in pieces)))
     corner = (10, 10 + round(36 * scale))
-    below = (10, corner[1] + round(40 * scale))
+    key_line = _place_line(pieces, (10, corner[1] + round(40 * scale)), scale)
     with video_writer(target, info.fps or 30.0, size) as writer:
         for i, frame in enumerate(iter_frames(source)):
             if i < len(xy):
                 draw_pose(frame, xy[i], quality[i], bones, radius)
-            _put_line(frame, [(f"{caption}  frame {i}", white)], corner, scale)
-            _put_line(frame, pieces, below, scale)
+            _put_line(frame, [(f"{caption}  frame {i}", white, corner)], scale)
+            _put_line(frame, key_line, scale)
             writer.write(frame)
     return target
 
@@ -230,7 +243,9 @@ def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
         if cam in poses:
             found = frame_positions(poses[cam], fractional=exact)[:n_video]
             rows[:len(found)] = found
-            if not exact:  # frames the clock left out (a faster camera's): nearest slot
+            # frames the clock left out (a faster camera's): nearest slot, halves up (not
+            # clock_slots' half-to-even, which would step back and forth on a 60-fps video)
+            if not exact:
                 own = frame_positions(poses[cam], fractional=True)[:n_video]
                 fill = np.isnan(rows[:len(own)]) & np.isfinite(own)
                 rows[:len(own)][fill] = np.floor(own[fill] + 0.5)
