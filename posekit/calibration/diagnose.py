@@ -60,10 +60,15 @@ class _Markers:
 
     @property
     def max_id(self) -> int:
-        """Highest id seen (in two frames if three frames have markers); -1 if none."""
+        """Highest id of the board's block of ids: of the ids seen (in two frames if three
+        frames have markers), the highest one at or below which at least half of the ids are
+        seen; -1 if none. A board's ids run from 0, so a stray id far above them (a pattern
+        in the background read as a marker, e.g. 612 beside a board of ids 0-43) is left out."""
         seen = Counter(int(i) for ids in self.ids for i in np.unique(ids))
-        often = [i for i, c in seen.items() if c > 1 and sum(n > 1 for n in self.counts) > 2]
-        return max(often or seen or [-1])
+        often = sorted(i for i, c in seen.items() if c > 1 and sum(n > 1 for n in self.counts) > 2)
+        ids = often or sorted(seen)
+        block = [i for k, i in enumerate(ids) if 2 * (k + 1) >= i + 1]
+        return max(block or ids or [-1])
 
 
 def _read(gray: Gray, quad: NDArray[np.float32], bits: int,

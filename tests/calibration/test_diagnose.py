@@ -122,6 +122,21 @@ def test_board_size_from_highest_marker_id() -> None:
     assert "has 17 markers, fewer than the 31 seen" in diagnosis.message
 
 
+def test_a_stray_marker_in_the_background_does_not_set_the_board_size() -> None:
+    """A pattern behind the board read as marker 612 of DICT_4X4_1000 in every frame (the
+    real sleap-anipose 'side' camera shows one) is not taken for a board of 613 markers."""
+    printed = Board(size=(7, 9))
+    stray = cv2.aruco.generateImageMarker(
+        cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_1000), 612, 48)
+    images = frames(printed)
+    for image in images:
+        image[4:68, 4:68] = 235
+        image[12:60, 12:60] = stray[..., None]
+    diagnosis = diagnose(CONFIG, images, camera="cam1")
+    check(diagnosis, {"board_size": [7, 9]}, printed)
+    assert "has 17 markers, fewer than the 31 seen" in diagnosis.message
+
+
 @pytest.mark.parametrize("inverted", [True, False])
 def test_inverted_print(inverted: bool) -> None:
     printed = CONFIG.replace(inverted=inverted)
