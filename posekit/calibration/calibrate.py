@@ -21,9 +21,11 @@ from posekit.calibration.bundle import BundleResult, Observation, bundle_adjust
 from posekit.calibration.detect import CameraDetections
 from posekit.calibration.intrinsics import (
     DISTORTION_FREE,
+    GRID,
     BoardPoses,
     board_poses,
     calibrate_intrinsics,
+    covered_cells,
 )
 from posekit.calibration.sync import shift_frames, video_offsets
 from posekit.camera.model import Camera, CameraGroup, matrix_to_rodrigues
@@ -49,6 +51,14 @@ class CameraQuality:
     corners: int
     median_px: float
     p95_px: float
+    #: cells of the image's 8 x 6 grid holding a corner of a frame with the board
+    #: (:func:`~posekit.calibration.intrinsics.covered_cells`)
+    cells: tuple[int, ...] = ()
+
+    @property
+    def image_coverage(self) -> float:
+        """Share of the image's cells that the board's corners reached."""
+        return len(self.cells) / (GRID[0] * GRID[1])
 
 
 @dataclass
@@ -218,10 +228,12 @@ def calibrate(detections: Mapping[str, CameraDetections], board: Board,
         errs = [e for o, e in zip(result.observations, result.errors, strict=True)
                 if o.camera == ci]
         flat = np.concatenate(errs) if errs else np.zeros(0)
+        with_board = detections[n].boards(min_corners)
         quality[n] = CameraQuality(
-            frames_with_board=int((detections[n].counts >= min_corners).sum()),
+            frames_with_board=len(with_board),
             intrinsics_frames=len(intr[n].frames), bundle_views=len(errs), corners=flat.size,
             median_px=float(np.median(flat)) if flat.size else float("nan"),
-            p95_px=float(np.percentile(flat, 95)) if flat.size else float("nan"))
+            p95_px=float(np.percentile(flat, 95)) if flat.size else float("nan"),
+            cells=covered_cells(detections[n], with_board))
     return Calibration(group, board, quality, board_distance_check(group, board, detections),
                        result, slots - start, world, notes, offsets)

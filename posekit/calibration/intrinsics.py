@@ -41,7 +41,8 @@ DISTORTION_FREE: dict[str, tuple[bool, ...]] = {
     "none": (False,) * 5,
 }
 _CRITERIA = (cv2.TERM_CRITERIA_COUNT + cv2.TERM_CRITERIA_EPS, 100, 1e-12)
-_GRID = (8, 6)  # image cells for coverage
+#: image cells (columns, rows) for coverage
+GRID = (8, 6)
 _TILT_BINS = 4
 
 
@@ -79,10 +80,24 @@ def _cells(det: CameraDetections, frames: NDArray[np.int64]) -> list[set[int]]:
     out = []
     for f in frames:
         pts = det.corners[f][np.isfinite(det.corners[f, :, 0])]
-        cx = np.clip((pts[:, 0] / w * _GRID[0]).astype(int), 0, _GRID[0] - 1)
-        cy = np.clip((pts[:, 1] / h * _GRID[1]).astype(int), 0, _GRID[1] - 1)
-        out.append(set((cy * _GRID[0] + cx).tolist()))
+        cx = np.clip((pts[:, 0] / w * GRID[0]).astype(int), 0, GRID[0] - 1)
+        cy = np.clip((pts[:, 1] / h * GRID[1]).astype(int), 0, GRID[1] - 1)
+        out.append(set((cy * GRID[0] + cx).tolist()))
     return out
+
+
+def covered_cells(det: CameraDetections, frames: NDArray[np.int64]) -> tuple[int, ...]:
+    """Cells of the image's 8 x 6 grid (row by row from the top left) that hold a corner of
+    one of ``frames``, in order. Beyond them the lens model is extrapolated."""
+    return tuple(sorted(set().union(*_cells(det, frames)))) if len(frames) else ()
+
+
+def missed_edges(cells: tuple[int, ...]) -> list[str]:
+    """The image edges (top, bottom, left, right) whose cells hold none of ``cells``."""
+    cols, rows = GRID
+    sides = {"top": range(cols), "bottom": range((rows - 1) * cols, rows * cols),
+             "left": range(0, rows * cols, cols), "right": range(cols - 1, rows * cols, cols)}
+    return [name for name, edge in sides.items() if not set(edge) & set(cells)]
 
 
 def select_frames(det: CameraDetections, frames: NDArray[np.int64], limit: int,

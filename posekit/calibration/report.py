@@ -10,6 +10,7 @@ import numpy as np
 
 from posekit.calibration.calibrate import Calibration
 from posekit.calibration.detect import CameraDetections
+from posekit.calibration.intrinsics import GRID
 from posekit.io.atomic import write_figure_atomic, write_text_atomic
 
 
@@ -27,6 +28,7 @@ def report_figures(calib: Calibration, seconds: float | None = None,
             "frames_with_board": q.frames_with_board, "intrinsics_frames": q.intrinsics_frames,
             "bundle_views": q.bundle_views, "corners": q.corners,
             "reprojection_median_px": q.median_px, "reprojection_p95_px": q.p95_px,
+            "image_coverage": q.image_coverage,
         }
     out: dict[str, object] = {
         "board": calib.board.describe(), "units": calib.board.units, "world": calib.world,
@@ -54,14 +56,15 @@ def report_markdown(calib: Calibration, figures: Mapping[str, object]) -> str:
         f"- Bundle adjustment: {calib.bundle.iterations} iterations, "
         f"{len(calib.bundle.observations)} views, {calib.bundle.rejected} corners rejected",
         "", "| camera | size | fx | fy | cx | cy | frames with board | intrinsics frames | "
-        "views used | reprojection median px | p95 px |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "views used | image reached | reprojection median px | p95 px |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for cam in calib.group:
         q, k = calib.quality[cam.name], cam.matrix
         lines.append(f"| {cam.name} | {cam.size[0]}x{cam.size[1]} | {k[0, 0]:.1f} | "
                      f"{k[1, 1]:.1f} | {k[0, 2]:.1f} | {k[1, 2]:.1f} | {q.frames_with_board} | "
-                     f"{q.intrinsics_frames} | {q.bundle_views} | {q.median_px:.3f} | "
+                     f"{q.intrinsics_frames} | {q.bundle_views} | "
+                     f"{100 * q.image_coverage:.0f} % | {q.median_px:.3f} | "
                      f"{q.p95_px:.3f} |")
     bd = calib.board_distance
     lines += ["", "## Board-distance check", ""]
@@ -74,7 +77,9 @@ def report_markdown(calib: Calibration, figures: Mapping[str, object]) -> str:
             f"{bd['p95_abs_mm']:.3f} mm.")
     else:
         lines.append("No corner was seen by two cameras at once: no distance check.")
-    lines += ["", "Coverage of the detected corners per camera: `calibration_coverage.png`.", ""]
+    lines += ["", "Coverage of the detected corners per camera: `calibration_coverage.png` "
+              "(\"image reached\": the share of the image's 8 x 6 cells holding a corner; "
+              "shaded cells hold none, and there the lens is extrapolated).", ""]
     lines += [f"- {note}" for note in calib.notes]
     return "\n".join(lines) + "\n"
 
@@ -87,12 +92,13 @@ def coverage_plot(calib: Calibration, detections: Mapping[str, CameraDetections]
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     names = calib.group.names
     n = len(names)
     cols = min(n, 4)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
     scatter = None
     for ax, (ci, name) in zip(axes.ravel(), enumerate(names), strict=False):
         det = detections[name]
@@ -106,11 +112,17 @@ def coverage_plot(calib: Calibration, detections: Mapping[str, CameraDetections]
             scatter = ax.scatter(px[:, 0], px[:, 1], c=err, s=1, linewidths=0, cmap="viridis",
                                  vmin=0, vmax=max(0.5, float(np.percentile(err, 99))))
         w, h = det.size
+        q = calib.quality[name]
+        cols, rows = GRID
+        for cell in sorted(set(range(cols * rows)) - set(q.cells)):  # never reached: shaded
+            ax.add_patch(Rectangle((cell % cols * w / cols, cell // cols * h / rows),
+                                   w / cols, h / rows, color="tab:red", alpha=0.08, lw=0))
         ax.set_xlim(0, w)
         ax.set_ylim(h, 0)
         ax.set_aspect("equal")
-        q = calib.quality[name]
-        ax.set_title(f"{name}: {q.bundle_views} views, median {q.median_px:.2f} px", fontsize=9)
+        ax.set_title(f"{name}: {q.bundle_views} views, median {q.median_px:.2f} px\n"
+                     f"{100 * q.image_coverage:.0f} % of the image reached (shaded: not)",
+                     fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[n:]:
         ax.axis("off")

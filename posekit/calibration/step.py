@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from posekit.calibration.board import Board
-from posekit.calibration.calibrate import Calibration, calibrate
+from posekit.calibration.calibrate import Calibration, CameraQuality, calibrate
 from posekit.calibration.detect import CameraDetections, detect_all, sample_frames
+from posekit.calibration.intrinsics import GRID, missed_edges
 from posekit.calibration.report import write_report
 from posekit.camera.toml_io import save_calibration
 from posekit.config.loader import read_toml
@@ -105,13 +106,7 @@ def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
                     cs.key, cs.folder)
         return cs.output
     regex = cs.config.triangulation.cam_regex
-    unmatched = cs.unmatched_videos()
-    left_out = (f"{', '.join(p.name for p in unmatched)}: no camera name found in "
-                f"{'this name' if len(unmatched) == 1 else 'these names'} by cam_regex "
-                f"{regex!r}, so {'it is' if len(unmatched) == 1 else 'they are'} left out; "
-                "rename them as the trials' videos are named"
-                + (" (e.g. calibration-camA.mp4)" if regex == TriangulationConfig().cam_regex
-                   else "") + ", or set [triangulation] cam_regex") if unmatched else ""
+    left_out = _unmatched_note(cs.unmatched_videos(), regex)
     if len(sources) < 2:
         found = ", ".join(f"{k}: {v.name}" for k, v in sources.items()) or "nothing"
         raise ProjectError(
@@ -128,15 +123,65 @@ def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
     check_boards(detections, board, cfg.min_board_corners, cfg.min_boards)
     calib = calibrate(detections, board, cfg, max_lag=_max_lag(cs, sources))
     shape = board_shape_warning(calib)
+    coverage = coverage_warnings(calib.quality, cfg.distortion_model)
     save_calibration(calib.group, cs.output)
     write_report(calib, detections, cs.output.parent, time.perf_counter() - start,
-                 warnings=[*warned, *([shape] if shape else [])])
+                 warnings=[*warned, *([shape] if shape else []), *coverage])
     for name, q in calib.quality.items():
-        log.info("%s: reprojection median %.3f px (p95 %.3f) over %d views", name,
-                 q.median_px, q.p95_px, q.bundle_views)
-    if shape:
-        log.warning("%s: %s", cs.key, shape)
+        log.info("%s: reprojection median %.3f px (p95 %.3f) over %d views, %.0f %% of the "
+                 "image reached by the board", name, q.median_px, q.p95_px, q.bundle_views,
+                 100 * q.image_coverage)
+    for text in [*([shape] if shape else []), *coverage]:
+        log.warning("%s: %s", cs.key, text)
     return cs.output
+
+
+def _unmatched_note(unmatched: list[Path], regex: str) -> str:
+    """What to say of calibration videos in which ``regex`` finds no camera ("" if none)."""
+    if not unmatched:
+        return ""
+    one = len(unmatched) == 1
+    example = " (e.g. calibration-camA.mp4)" if regex == TriangulationConfig().cam_regex else ""
+    return (f"{', '.join(p.name for p in unmatched)}: no camera name found in "
+            f"{'this name' if one else 'these names'} by cam_regex {regex!r}, so "
+            f"{'it is' if one else 'they are'} left out; rename them as the trials' videos "
+            f"are named{example}, or set [triangulation] cam_regex")
+
+
+#: a camera whose board corners reach fewer of the image's 8 x 6 cells than this share is
+#: warned about: on synthetic lenses fitted with the full model, the distortion at the image
+#: edges was then off by up to hundreds of px (benchmarks/calibration_coverage.py;
+#: docs/calibration-benchmarks.md, *How much of the image the board must reach*)
+MIN_IMAGE_COVERAGE = 0.5
+
+
+def coverage_warnings(quality: Mapping[str, CameraQuality], model: str) -> list[str]:
+    """A warning per camera (of ``quality``, a calibration's) whose board corners reached
+    less than ``MIN_IMAGE_COVERAGE`` of its image (``model``: the distortion model): beyond
+    them the lens is extrapolated, so 2D points there may be off."""
+    out = []
+    for name, q in quality.items():
+        if q.image_coverage >= MIN_IMAGE_COVERAGE:
+            continue
+        edges = missed_edges(q.cells)
+        out.append(
+            f"{name}: the board reached only {len(q.cells)} of the image's {GRID[0] * GRID[1]} "
+            f"cells (an {GRID[0]} x {GRID[1]} grid; {100 * q.image_coverage:.0f} %)"
+            + (f", none near its {_listing(edges)} edge{'s' * (len(edges) > 1)}" if edges
+               else "")
+            + ". Beyond them the lens distortion is extrapolated, so keypoints there may "
+            "be off by pixels or more"
+            + (" (most with distortion_model = \"full\", the default)" if model == "full"
+               else "")
+            + ": record the board again closer to this camera, sweeping it into the corners "
+            "and along the edges of the image (see calibration_coverage.png)"
+            + (", or set distortion_model = \"k1k2\", which extrapolates more gently"
+               if model == "full" else ""))
+    return out
+
+
+def _listing(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 #: the board triangulated with a calibration should keep its squares' size to better than

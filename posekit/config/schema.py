@@ -58,7 +58,8 @@ class CalibrationConfig(Section):
         None, description="Anipose key: calibration.toml to start from (accepted, not used)"
     )
     distortion_model: Literal["full", "k1k2p1p2", "k1k2", "k1", "none"] = Field(
-        "full", description='lens distortion to fit: "full" = k1 k2 p1 p2 k3, or fewer terms'
+        "full", description='lens distortion to fit: "full" = k1 k2 p1 p2 k3, or fewer terms '
+        '("k1k2" extrapolates more gently where the board never reached the image)'
     )
     refine_intrinsics: bool = Field(
         True, description="refine intrinsics in the multi-camera bundle adjustment"

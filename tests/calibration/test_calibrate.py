@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from posekit.calibration.bundle import Observation, bundle_adjust
 from posekit.calibration.calibrate import Calibration, calibrate
 from posekit.calibration.detect import CameraDetections
 from posekit.calibration.extrinsics import to_matrix
+from posekit.calibration.intrinsics import missed_edges
+from posekit.calibration.step import coverage_warnings
 from posekit.camera.model import Camera
 from posekit.camera.toml_io import load_calibration, save_calibration
 from posekit.config import load_config
@@ -71,6 +74,40 @@ def test_board_world_frame_puts_the_board_on_z0(example_detections: Detections) 
     # the cameras that see the printed face are on its side (z > 0)
     assert all(cam.center[2] > 0 for cam, p in zip(calib.group, pts2d, strict=True)
                if np.isfinite(p[:, 0]).any())
+
+
+def test_a_board_kept_in_the_middle_of_the_image_is_warned_about(
+        example_detections: Detections, example_calibration: Calibration) -> None:
+    """cam2's corners outside the middle of its image are dropped (as if the board never
+    went there): its coverage falls under half and it alone is warned about, naming the
+    edges the board missed; the rendered example itself reaches 77-94 % of each image."""
+    board, detections = example_detections
+    assert min(q.image_coverage for q in example_calibration.quality.values()) > 0.75
+    assert coverage_warnings(example_calibration.quality, "full") == []
+    det = detections["cam2"]
+    (w, h), corners = det.size, det.corners.copy()
+    inside = ((corners[..., 0] > 0.25 * w) & (corners[..., 0] < 0.75 * w)
+              & (corners[..., 1] > 0.2 * h) & (corners[..., 1] < 0.8 * h))
+    corners[~inside] = np.nan
+    middle = {**detections, "cam2": replace(det, corners=corners)}
+    calib = calibrate(middle, board, load_config([EXAMPLE / "config.toml"]).calibration)
+    q = calib.quality["cam2"]
+    assert q.image_coverage == len(q.cells) / 48 < 0.5
+    assert all(c % 8 in range(2, 6) and c // 8 in range(1, 5) for c in q.cells)
+    assert missed_edges(q.cells) == ["top", "bottom", "left", "right"]
+    warned = coverage_warnings(calib.quality, "full")
+    assert len(warned) == 1 and warned[0].startswith(
+        f"cam2: the board reached only {len(q.cells)} of the image's 48 cells")
+    assert "none near its top, bottom, left or right edges" in warned[0]
+    assert 'distortion_model = "k1k2"' in warned[0]
+    assert "k1k2" not in coverage_warnings(calib.quality, "k1k2")[0]
+
+
+def test_missed_edges_names_each_edge_without_a_reached_cell() -> None:
+    assert missed_edges(tuple(range(48))) == []
+    assert missed_edges((0,)) == ["bottom", "right"]
+    assert missed_edges((47,)) == ["top", "left"]
+    assert missed_edges((9, 10, 17)) == ["top", "bottom", "left", "right"]
 
 
 def test_calibration_is_deterministic(example_detections: Detections,

@@ -96,11 +96,13 @@ def test_videos_started_at_different_times_are_aligned(
     assert "the calibration looks wrong: triangulated with it, the board's" in caplog.text
     assert "Check that the calibration videos are synchronised" in caplog.text
     # kept in the report too (the trial reports list it): JSON and Markdown
-    (warning,) = report["warnings"]  # type: ignore[misc]
+    # the board keeps to the middle of these rendered videos, so every camera is also warned
+    # that it did not reach the image's edges (test_calibrate.py tests that warning)
+    (warning,) = [w for w in report["warnings"] if "reached only" not in w]  # type: ignore[attr-defined]
     assert str(warning).startswith("the calibration looks wrong") and warning in caplog.text
     markdown = (tmp_path / "off" / "calibration" / "calibration_report.md").read_text()
     assert f"**Warning:** {warning}" in markdown
-    assert report_of(tmp_path / "auto")["warnings"] == []
+    assert all("reached only" in w for w in report_of(tmp_path / "auto")["warnings"])
 
 
 def test_synchronised_videos_are_left_as_they_are(tmp_path: Path, rendered: Path) -> None:
