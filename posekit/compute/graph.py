@@ -22,7 +22,7 @@ from pathlib import Path
 from posekit.errors import PosekitError
 from posekit.io.atomic import mark_complete
 from posekit.project.layout import Trial
-from posekit.project.runner import paths_freshness, same_cameras, unit_key, units_for
+from posekit.project.runner import outputs_freshness, unit_key, units_for
 from posekit.project.steps import STEPS, CalibrationSet, Unit, pose_2d_path
 
 log = logging.getLogger(__name__)
@@ -152,8 +152,7 @@ def build_graph(trials: Sequence[Trial], steps: Sequence[str], overwrite: bool =
                 deps = sorted({producers[p] for p in inputs or () if p in producers})
                 label = f"{camera}: " if camera is not None else ""
                 if not overwrite and not deps and inputs is not None:
-                    if paths_freshness(outputs, [*inputs, *unit.config_files]) == "done" \
-                            and same_cameras(step, unit):
+                    if outputs_freshness(step, unit, outputs, inputs) == "done":
                         plan.kept.setdefault(ukey, []).append(f"{label}up to date")
                         continue
                     reason = (split.keep(unit, camera) if split and split.keep and camera

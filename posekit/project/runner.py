@@ -155,7 +155,19 @@ def freshness(step: Step, unit: Unit) -> Freshness:
     outputs = step.outputs(unit)
     if not outputs or not all(_finished(p) for p in outputs):
         return "missing"  # without listing the inputs, which may raise
-    state = paths_freshness(outputs, [*step.inputs(unit), *unit.config_files])
+    return outputs_freshness(step, unit, outputs, step.inputs(unit))
+
+
+def outputs_freshness(step: Step, unit: Unit, outputs: Sequence[Path],
+                      inputs: Sequence[Path]) -> Freshness:
+    """:func:`freshness` of ``outputs`` (some or all of ``unit``'s for ``step``) made from
+    ``inputs``: against them and the unit's config files, and the cameras recorded. A
+    calibration without recordings (imported) is done once written: nothing can remake it,
+    so a config file edited after the import must not make it, and every step after it,
+    look out of date on every run."""
+    state = paths_freshness(outputs, [*inputs, *unit.config_files])
+    if state == "outdated" and isinstance(unit, CalibrationSet) and not inputs:
+        return "done"
     return "outdated" if state == "done" and not same_cameras(step, unit) else state
 
 

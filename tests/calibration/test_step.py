@@ -155,3 +155,26 @@ def test_an_imported_calibration_survives_overwrite(tmp_path: Path,
     assert (root / "calibration" / "calibration.toml").read_bytes() == imported
     status = CliRunner().invoke(cli, ["status", "-p", str(root)])
     assert status.output.splitlines()[3].split()[3] == "done", status.output
+
+
+def test_an_imported_calibration_stays_done_when_the_config_changes(tmp_path: Path) -> None:
+    """Nothing can remake an imported calibration, so editing config.toml after the import
+    (as everyone does) leaves it done: `status` says so and a second `run-all` skips every
+    step, instead of redoing calibrate and every step after it on every run."""
+    root = _copy(tmp_path / "p")
+    shutil.rmtree(root / "calibration")
+    truth = EXAMPLE / "ground-truth" / "calibration.toml"
+    assert CliRunner().invoke(cli, ["calibrate", "import", str(truth), "-p", str(root)]
+                              ).exit_code == 0
+    imported = (root / "calibration" / "calibration.toml").read_bytes()
+    config = root / "config.toml"
+    config.write_text(config.read_text() + "\n# edited after the import\n")
+    first = CliRunner().invoke(cli, ["run-all", "-p", str(root)])
+    assert first.exit_code == 0, first.output
+    status = CliRunner().invoke(cli, ["status", "-p", str(root)])
+    assert status.output.splitlines()[3].split()[3:] == ["done"] * 5, status.output
+    second = CliRunner().invoke(cli, ["run-all", "-p", str(root)])
+    assert second.exit_code == 0, second.output
+    for step in ("calibrate", "detect", "sync", "triangulate", "angles"):
+        assert f"{step}: 0 done, 1 skipped, 0 failed" in second.output, second.output
+    assert (root / "calibration" / "calibration.toml").read_bytes() == imported
