@@ -239,6 +239,7 @@ def _plot_quality(path: Path, summary: Mapping[str, Any]) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     kps = summary["keypoints"]
     cams = summary["cameras"]
@@ -251,6 +252,10 @@ def _plot_quality(path: Path, summary: Mapping[str, Any]) -> None:
     ax2.plot(range(len(names)), [kps[k]["mean_cameras"] for k in names], "k.",
              label="cameras used (mean)")
     ax2.set_ylabel("cameras used (mean)")
+    # whole cameras from 0, as in the HTML report (from 3.45 to 4.0, 3.5 looked like none)
+    most = max([len(cams), *(kps[k]["mean_cameras"] or 0 for k in names)], default=2)
+    ax2.set_ylim(0, float(np.ceil(most)) + 0.3)
+    ax2.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axes[1].bar(list(cams), [cams[c]["median_error_px"] or 0 for c in cams])
     axes[1].set_ylabel("median reprojection error (px)")
     axes[1].set_title("per camera")
