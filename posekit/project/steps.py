@@ -136,6 +136,22 @@ def calibration_set(trial: Trial) -> CalibrationSet | None:
     return None if owner is None else CalibrationSet(trial.session.project, owner)
 
 
+def no_calibration(trial: Trial) -> str:
+    """Why ``trial`` has no calibration yet, where posekit looked, and what to do."""
+    cs = calibration_set(trial)
+    make = ("run `posekit calibrate`, or import a calibration made elsewhere with `posekit "
+            "calibrate import FILE` (an Anipose calibration.toml or a Qualisys .qca.txt)")
+    if cs is not None:
+        return (f"{cs.output} is missing: {make}" if cs.videos() else
+                f"{cs.output} is missing and {cs.folder} holds no calibration recordings: "
+                f"put one per camera there and {make}")
+    name = trial.session.config.pipeline.calibration_videos
+    root = trial.session.project.root
+    return (f"no calibration folder: posekit looked for a folder named {name!r} in "
+            f"{trial.session.path} and each folder above it up to the project, {root}; "
+            f"put one recording of the board per camera in {root / name} and {make}")
+
+
 Unit = Any  # CalibrationSet | Trial
 
 

@@ -26,7 +26,13 @@ from posekit.io.video import iter_frames, probe_video, video_writer
 from posekit.pose2d.table import read_pose2d
 from posekit.pose2d.timing import between_frames, frame_positions
 from posekit.project.layout import Trial
-from posekit.project.steps import calibration_set, pose_2d_path, pose_3d_path, read_trial_2d
+from posekit.project.steps import (
+    calibration_set,
+    no_calibration,
+    pose_2d_path,
+    pose_3d_path,
+    read_trial_2d,
+)
 from posekit.report.data import Bones, bones_for
 from posekit.triangulation.align import undo_alignment
 from posekit.triangulation.export import read_anipose_csv
@@ -218,7 +224,7 @@ def reprojections(trial: Trial) -> dict[str, tuple[FloatArray, FloatArray]]:
     the trial's clock left out the 3D of its nearest slot."""
     cs = calibration_set(trial)
     if cs is None or not cs.output.is_file():
-        raise PosekitError(f"{trial.key}: no calibration.toml; run `posekit calibrate` first")
+        raise PosekitError(f"{trial.key}: {no_calibration(trial)}")
     data = read_anipose_csv(pose_3d_path(trial))
     group = load_calibration(cs.output)
     offsets, _ = trial_offsets(trial)

@@ -39,6 +39,7 @@ from posekit.project.steps import (
     calibration_size_problems,
     frame_counts,
     frame_timing_problems,
+    no_calibration,
     no_person_error,
     person_cameras,
     pose_2d_path,
@@ -127,9 +128,7 @@ def _load_inputs(trial: Trial) -> tuple[CameraGroup, dict[str, Pose2D]]:
     cams = trial.cameras
     cs = calibration_set(trial)
     if cs is None or not cs.output.is_file():
-        where = "no calibration folder" if cs is None else f"{cs.output} is missing"
-        raise PosekitError(f"{where}; run `posekit calibrate` first (or put "
-                           "an Anipose calibration.toml there)")
+        raise PosekitError(no_calibration(trial))
     group = load_calibration(cs.output)
     missing = [c for c in cams if c not in group.names]
     if missing:

@@ -353,7 +353,13 @@ def test_missing_calibration(tmp_path: Path) -> None:
 def test_missing_calibration_folder(tmp_path: Path) -> None:
     built = build_project(tmp_path / "p", make_trial(), calibration=None)
     result = triangulate(built)
-    _assert_failed_cleanly(built, result, "no calibration folder", "posekit calibrate")
+    message = _assert_failed_cleanly(built, result, "no calibration folder",
+                                      "posekit calibrate")
+    # where it looked, where to put the recordings, and the import alternative
+    root = built.root.resolve()
+    assert f"looked for a folder named 'calibration' in {root / 's1'}" in message, message
+    assert f"in {root / 'calibration'} and run `posekit calibrate`" in message
+    assert "`posekit calibrate import FILE`" in message
 
 
 def test_camera_missing_from_calibration(tmp_path: Path) -> None:
