@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from posekit.compute.tasks import LOG_FORMAT
+from posekit.compute.tasks import BarAwareHandler
 from posekit.errors import PosekitError
 from posekit.io.atomic import WRITE_ERRNOS, write_error_message
 
@@ -69,7 +69,8 @@ def overwrite_option(func: F) -> F:
 
 def setup_logging(verbosity: int) -> None:
     level = logging.INFO - 10 * verbosity
-    logging.basicConfig(level=max(level, logging.DEBUG), format=LOG_FORMAT)
+    # through tqdm.write, so that warnings never run into a progress bar's line
+    logging.basicConfig(level=max(level, logging.DEBUG), handlers=[BarAwareHandler()])
     if level <= logging.DEBUG:  # -v: FFmpeg's errors on damaged videos too, and
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "16")  # AV_LOG_ERROR
         os.environ.setdefault("POSEKIT_NATIVE_NOTICES", "1")  # MediaPipe's set-up notices

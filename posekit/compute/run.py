@@ -72,6 +72,7 @@ class _Meter:
 
 
 def _finished(task: Task, result: TaskResult) -> Outcome:
+    result.replay()  # what the task logged in its worker, printed here
     if not result.ok:
         return Outcome("failed", result.message, result.seconds)
     if task.camera is not None:

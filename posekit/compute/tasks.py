@@ -9,6 +9,7 @@ so that a run's outputs do not depend on where it ran.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import logging
 import os
@@ -47,16 +48,59 @@ class _NotATerminal:
         return getattr(self._stream, name)
 
 
-#: how the command line prints log records (posekit.cli.common.setup_logging); workers
-#: print theirs the same way
+#: how the command line prints log records (posekit.cli.common.setup_logging), its own and
+#: those its tasks logged in worker processes (TaskResult.records)
 LOG_FORMAT = "%(levelname)s: %(message)s"
+
+
+class BarAwareHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Prints log records as :data:`LOG_FORMAT` lines through ``tqdm.write``, which lifts
+    a progress bar on the same stream out of the way and draws it again below, so that a
+    warning never ends up glued to the bar's line."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream)
+        self.setFormatter(logging.Formatter(LOG_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # logging must never raise (logging.Handler's own rule)
+            self.handleError(record)
+
+
+class _Collector(logging.Handler):
+    """Keeps the records a task logs, as (level, logger name, message)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[tuple[int, str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelno, record.name, record.getMessage()))
+
+
+@contextlib.contextmanager
+def _collected() -> Iterator[_Collector]:
+    """Collect what is logged at the root logger's level or above while the block runs
+    (a task's records go back with its result, and the command line prints them)."""
+    root = logging.getLogger()
+    collector = _Collector(root.getEffectiveLevel())
+    root.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        root.removeHandler(collector)
 
 
 def init_worker(level: int = logging.WARNING) -> None:
     """Initializer of the local process pool's workers: bars hidden, and log records of
-    ``level`` and above printed as the command line prints its own (``WARNING: ...``)."""
+    ``level`` and above kept for the command line, which prints them as its own
+    (``WARNING: ...``) when the task's result comes back (:func:`run_task`)."""
     sys.stderr = _NotATerminal(sys.stderr)  # type: ignore[assignment]
-    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
+    logging.getLogger().setLevel(level)
 
 
 @contextlib.contextmanager
@@ -88,6 +132,14 @@ class TaskResult:
     seconds: float = 0.0
     frames: int = 0  # frames processed (detection tasks)
     found: int = 0  # frames with a person (detection tasks)
+    #: what the task logged (level, logger name, message), for the command line to print
+    #: (a Dask worker's own log is seldom where the user looks)
+    records: tuple[tuple[int, str, str], ...] = ()
+
+    def replay(self) -> None:
+        """Log the task's records again in this process, with their loggers and levels."""
+        for level, name, message in self.records:
+            logging.getLogger(name).log(level, "%s", message)
 
 
 def load_target(target: str) -> Any:
@@ -106,6 +158,13 @@ def run_task(target: str, unit: Any, camera: str | None, overwrite: bool,
 
     cv2.setNumThreads(1)  # one task per core: no oversubscription from OpenCV's threads
     func = load_target(target)
+    with _collected() as collector:
+        result = _run(func, unit, camera, overwrite, outputs)
+    return dataclasses.replace(result, records=tuple(collector.records))
+
+
+def _run(func: Any, unit: Any, camera: str | None, overwrite: bool,
+         outputs: Sequence[Path]) -> TaskResult:
     start = time.perf_counter()
     try:
         with writing_outputs(outputs):

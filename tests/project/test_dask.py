@@ -3,11 +3,13 @@ outputs, failure isolation, resume, and workers that die mid-task."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import dying_task
+import logging_task
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,8 @@ from click.testing import CliRunner, Result
 
 from posekit.cli.main import cli
 from posekit.compute import graph
+from posekit.compute.executors import DaskCluster
+from posekit.compute.graph import Task
 from posekit.io.video import probe_video
 from posekit.pose2d.table import read_pose2d
 from posekit.project import Project
@@ -87,6 +91,20 @@ def test_dask_cluster_run_matches_local_run_and_resumes(study: Path, tmp_path: P
     assert again.exit_code == 0, again.output
     assert "detect: 0 done, 4 skipped, 0 failed" in again.output
     assert "angles: 0 done, 4 skipped, 0 failed" in again.output
+
+
+def test_a_task_s_warnings_come_back_from_the_cluster(cluster: str) -> None:
+    """What a task logs on a Dask worker comes back with its result, for the command line
+    to print (tests/project/test_executors.py has the local pool and the printing)."""
+    dask = DaskCluster(cluster)
+    try:
+        task = Task("sync", logging_task.Unit(), None, "logging_task:log_levels", (), (), 0)
+        result = dask.result(dask.submit(task, False))
+    finally:
+        dask.close()
+    assert result.ok
+    assert (logging.WARNING, "posekit.sync.step", "s1/t: a warning record") in result.records
+    assert all(level > logging.DEBUG for level, _, _ in result.records)  # a worker's level
 
 
 @pytest.fixture

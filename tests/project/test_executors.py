@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from concurrent.futures import CancelledError
 from pathlib import Path
@@ -9,11 +10,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tqdm import tqdm
 
 from posekit.cli.main import cli
 from posekit.compute import executors, run
 from posekit.compute.executors import DaskCluster, LocalPool, WorkerLost
 from posekit.compute.graph import Task
+from posekit.compute.tasks import BarAwareHandler
 from posekit.project import Project
 
 
@@ -86,17 +89,32 @@ def test_lost_tasks_are_described_clearly() -> None:
     (logging.DEBUG, ["DEBUG: s1/t: a debug record", "INFO: s1/t: an info record",
                      "WARNING: s1/t: a warning record"]),
 ])
-def test_workers_print_log_records_as_the_command_line_does(
+def test_workers_send_their_log_records_to_the_command_line(
         level: int, shown: list[str], capfd: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A task's warnings reach the terminal with their level, as in the single-step
-    commands; INFO lines too (and DEBUG) once the command line was asked for -v."""
+    """A task's warnings come back with its result (a Dask worker's own log is seldom
+    where the user looks) and the command line prints them with their level, as the
+    single-step commands do, on lines of their own beside the progress bar; INFO lines too
+    (and DEBUG) once the command line was asked for -v. The worker prints none itself."""
     monkeypatch.setattr(logging.getLogger(), "level", level)
     pool = LocalPool(1)
     try:
         task = Task("sync", "s1/t", None, "logging_task:log_levels", (), (), 0)  # type: ignore[arg-type]
-        assert pool.result(pool.submit(task, False)).ok
+        result = pool.result(pool.submit(task, False))
     finally:
         pool.close()
-    lines = [line for line in capfd.readouterr().err.splitlines() if "record" in line]
-    assert lines == shown
+    assert result.ok
+    assert [f"{logging.getLevelName(lv)}: {msg}" for lv, _, msg in result.records] == shown
+    assert {name for _, name, _ in result.records} == {"posekit.sync.step"}
+    assert not [line for line in capfd.readouterr().err.splitlines() if "record" in line]
+    terminal = io.StringIO()
+    handler = BarAwareHandler(terminal)
+    logging.getLogger().addHandler(handler)
+    try:
+        with tqdm(total=2, file=terminal, desc="run-all") as bar:
+            result.replay()
+            bar.update()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    lines = [line.split("\r")[-1] for line in terminal.getvalue().splitlines()]
+    assert [line for line in lines if "record" in line] == shown
