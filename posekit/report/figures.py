@@ -92,6 +92,33 @@ def body_up(points: FloatArray, keypoints: Sequence[str]) -> FloatArray | None:
     return up / norm if norm > 0 else None
 
 
+def cameras_up(group: CameraGroup) -> FloatArray | None:
+    """The up direction (unit vector, world frame) that the cameras agree on: the mean of
+    their images' up directions (each camera's -y axis), which cancels the tilts of cameras
+    placed around the subject. None when they do not agree (the mean's length under 0.7:
+    a camera turned on its side or looking straight down, say)."""
+    ups = np.array([-cam.rotation[1] for cam in group])
+    if not len(ups):
+        return None
+    mean = ups.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm >= 0.7 else None
+
+
+#: a body up direction further than this from the cameras' (degrees) is a person who is
+#: not upright (lying, on all fours): the viewer then takes the cameras' up
+UPRIGHT_DEG = 45.0
+
+
+def viewer_up(body: FloatArray | None, cameras: FloatArray | None) -> FloatArray | None:
+    """The viewer's up direction: the body's (ankles to shoulders, exact for a standing
+    person) unless the cameras agree on an up direction more than :data:`UPRIGHT_DEG` away
+    from it (a person lying down, shown lying); the cameras' without a body direction."""
+    if body is None or cameras is None:
+        return body if body is not None else cameras
+    return body if float(body @ cameras) >= np.cos(np.radians(UPRIGHT_DEG)) else cameras
+
+
 def viewer_camera(up: FloatArray | None) -> dict[str, dict[str, float]]:
     """Plotly's scene camera that shows ``up`` (a unit vector; None: the z axis) as up,
     looking from :data:`VIEWER_EYE`."""
@@ -107,10 +134,12 @@ def viewer_camera(up: FloatArray | None) -> dict[str, dict[str, float]]:
 
 def skeleton_viewer(points: FloatArray, keypoints: Sequence[str], bones: Bones,
                     fnum: Frames, fps: float, truth: FloatArray | None = None,
-                    units: str = "") -> dict[str, Any]:
+                    units: str = "", up: FloatArray | None = None) -> dict[str, Any]:
     """An animated 3D skeleton (play/pause buttons and a frame slider); ``truth`` (same
     shape as ``points``) is drawn alongside in red. Axis ranges are fixed over the trial;
-    the view first shows the person upright (:func:`body_up`), whatever the world frame.
+    the view first shows the person upright (:func:`body_up`), whatever the world frame,
+    or, given the cameras' ``up`` (:func:`cameras_up`, in the points' frame), the room's
+    up where the person is not upright (:func:`viewer_up`).
 
     A plotly figure as a plain dict (data, layout, frames), for
     :func:`plotly.io.to_html` with ``validate=False``: building and validating one
@@ -126,7 +155,7 @@ def skeleton_viewer(points: FloatArray, keypoints: Sequence[str], bones: Bones,
                                                                             np.ones(3))
     pad = 0.05 * float(np.max(hi - lo) or 1.0)
     span = np.maximum(hi - lo, 0.0) + 2 * pad
-    up = body_up(points, keypoints)
+    up = viewer_up(body_up(points, keypoints), up)
     first = int(shown[0]) if len(shown) else 0
     empty = np.full((len(keypoints), 3), np.nan)
 

@@ -154,6 +154,17 @@ def _world_note(world: str, first: str, data: Points3D) -> str:
     return f"<p class=\"note\">{html.escape(text)}</p>"
 
 
+def _cameras_up(trial: Trial, res: TrialResults) -> figures.FloatArray | None:
+    """The trial's cameras' up direction (:func:`figures.cameras_up`) in the 3D file's
+    frame (re-aligned by [triangulation] axes like the points); None without a
+    calibration."""
+    cs = calibration_set(trial)
+    if cs is None or not cs.output.is_file():
+        return None
+    up = figures.cameras_up(load_calibration(cs.output).subset(trial.cameras))
+    return None if up is None else res.data.M @ up
+
+
 def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Path) -> str:
     cs = calibration_set(trial)
     if cs is None or not cs.output.is_file():
@@ -282,7 +293,8 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
         values.append(head["truth_error"])
     summary = _table(columns, [values])
     viewer = figures.skeleton_viewer(res.data.points, res.data.keypoints, bones,
-                                     res.data.fnum, res.fps, res.truth, res.units)
+                                     res.data.fnum, res.fps, res.truth, res.units,
+                                     _cameras_up(trial, res))
     sections = [
         ("Summary", summary),
         ("Warnings", _warnings_section(warned)),

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import cv2
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from posekit.camera.model import CameraGroup
 from posekit.report.figures import skeleton_viewer
 
 
@@ -52,3 +55,29 @@ def test_the_3d_viewer_shows_the_person_upright_in_any_world_frame() -> None:
     # keypoints without such names: the z axis is up, as plotly draws by default
     assert body_up(points, [f"k{i}" for i in range(7)]) is None
     assert viewer_camera(None)["up"] == {"x": 0.0, "y": 0.0, "z": 1.0}
+
+
+def test_a_person_lying_down_is_shown_lying_when_the_cameras_say_where_up_is() -> None:
+    """A rig of level-ish cameras around the person (z up, make_rig) agrees on the room's
+    up; a standing person keeps the exact body direction, a lying one (ankles to shoulders
+    horizontal) is shown lying on the room's floor instead of stood up."""
+    from posekit.report.figures import body_up, cameras_up, viewer_up
+    from posekit.synthetic.rig import make_rig
+
+    room = cameras_up(make_rig(4, seed=0))
+    assert room is not None and room[2] > np.cos(np.radians(10))  # z, within the tilts
+    names = ["left_shoulder", "right_shoulder", "left_ankle", "right_ankle"]
+    standing = np.array([[[-0.2, 0, 1.4], [0.2, 0, 1.4], [-0.1, 0, 0.1], [0.1, 0, 0.1]]])
+    lying = standing[..., [2, 1, 0]] * [1, 1, 0.1]  # head to feet along x, at the floor
+    assert viewer_up(body_up(standing, names), room) is not None
+    np.testing.assert_allclose(viewer_up(body_up(standing, names), room), [0, 0, 1])
+    np.testing.assert_allclose(viewer_up(body_up(lying, names), room), room)
+    assert viewer_up(None, room) is room and viewer_up(None, None) is None
+    spec = skeleton_viewer(lying, names, [(0, 2)], np.arange(1), 30.0, up=room)
+    shown = spec["layout"]["scene"]["camera"]["up"]
+    assert np.degrees(np.arccos(np.dot([shown[a] for a in "xyz"], room))) < 1e-6
+    # cameras that do not agree on up (the second one mounted upside down): none
+    cam = make_rig(1, seed=0).cameras[0]
+    upside_down = dataclasses.replace(cam, name="cam2", rvec=cv2.Rodrigues(
+        np.diag([-1.0, -1.0, 1.0]) @ cam.rotation)[0].ravel())
+    assert cameras_up(CameraGroup((cam, upside_down))) is None
