@@ -13,6 +13,9 @@ from posekit.calibration.detect import CameraDetections
 from posekit.calibration.intrinsics import GRID
 from posekit.io.atomic import write_figure_atomic, write_text_atomic
 
+#: the report files ``posekit calibrate`` writes beside ``calibration.toml``
+REPORT_FILES = ("calibration_report.json", "calibration_report.md", "calibration_coverage.png")
+
 
 def report_figures(calib: Calibration, seconds: float | None = None,
                    warnings: Sequence[str] = ()) -> dict[str, object]:
@@ -137,10 +140,9 @@ def write_report(calib: Calibration, detections: Mapping[str, CameraDetections],
     """Write ``calibration_report.md``, ``calibration_report.json`` and
     ``calibration_coverage.png`` into ``folder``."""
     figures = report_figures(calib, seconds, warnings)
-    paths = [
-        write_text_atomic(folder / "calibration_report.json",
-                          json.dumps(figures, indent=2, default=float) + "\n"),
-        write_text_atomic(folder / "calibration_report.md", report_markdown(calib, figures)),
-        coverage_plot(calib, detections, folder / "calibration_coverage.png"),
+    as_json, as_markdown, coverage = (folder / name for name in REPORT_FILES)
+    return [
+        write_text_atomic(as_json, json.dumps(figures, indent=2, default=float) + "\n"),
+        write_text_atomic(as_markdown, report_markdown(calib, figures)),
+        coverage_plot(calib, detections, coverage),
     ]
-    return paths

@@ -123,7 +123,8 @@ def run(cs: CalibrationSet, overwrite: bool = False) -> Path:
     check_boards(detections, board, cfg.min_board_corners, cfg.min_boards)
     calib = calibrate(detections, board, cfg, max_lag=_max_lag(cs, sources))
     shape = board_shape_warning(calib)
-    coverage = coverage_warnings(calib.quality, cfg.distortion_model)
+    coverage = coverage_warnings(calib.quality,
+                                 "fisheye" if cfg.fisheye else cfg.distortion_model)
     save_calibration(calib.group, cs.output)
     write_report(calib, detections, cs.output.parent, time.perf_counter() - start,
                  warnings=[*warned, *([shape] if shape else []), *coverage])
@@ -151,13 +152,14 @@ def _unmatched_note(unmatched: list[Path], regex: str) -> str:
 #: a camera whose board corners reach fewer of the image's 8 x 6 cells than this share is
 #: warned about: on synthetic lenses fitted with the full model, the distortion at the image
 #: edges was then off by up to hundreds of px (benchmarks/calibration_coverage.py;
-#: docs/calibration-benchmarks.md, *How much of the image the board must reach*)
+#: docs/calibration.md, *How much of the image the board must reach*)
 MIN_IMAGE_COVERAGE = 0.5
 
 
 def coverage_warnings(quality: Mapping[str, CameraQuality], model: str) -> list[str]:
     """A warning per camera (of ``quality``, a calibration's) whose board corners reached
-    less than ``MIN_IMAGE_COVERAGE`` of its image (``model``: the distortion model): beyond
+    less than ``MIN_IMAGE_COVERAGE`` of its image (``model``: the distortion model, or
+    "fisheye"): beyond
     them the lens is extrapolated, so 2D points there may be off."""
     out = []
     for name, q in quality.items():

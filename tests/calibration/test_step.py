@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from posekit.camera.toml_io import load_calibration
+from posekit.camera.model import CameraGroup
+from posekit.camera.toml_io import load_calibration, save_calibration
 from posekit.cli.main import cli
 from posekit.io.video import iter_frames
 from posekit.project.layout import Project
@@ -178,3 +180,35 @@ def test_an_imported_calibration_stays_done_when_the_config_changes(tmp_path: Pa
     for step in ("calibrate", "detect", "sync", "triangulate", "angles"):
         assert f"{step}: 0 done, 1 skipped, 0 failed" in second.output, second.output
     assert (root / "calibration" / "calibration.toml").read_bytes() == imported
+
+
+def test_importing_over_a_calibration_needs_overwrite_and_takes_its_report_along(
+        tmp_path: Path) -> None:
+    """A calibration is never replaced by mistake; replaced on purpose, the report files
+    of the old one (which the trial reports would show as this one's) are removed."""
+    output = tmp_path / "calibration" / "calibration.toml"
+    truth = EXAMPLE / "ground-truth" / "calibration.toml"
+    first = CliRunner().invoke(cli, ["calibrate", "import", str(truth), "-o", str(output)])
+    assert first.exit_code == 0, first.output
+    made = output.read_bytes()
+    reports = [output.with_name(n) for n in ("calibration_report.json",
+                                              "calibration_report.md",
+                                              "calibration_coverage.png")]
+    for path in reports:  # as a calibration from board recordings leaves them
+        path.write_text("the report of the calibration that was there")
+    other = tmp_path / "lab.toml"
+    group = load_calibration(truth)
+    save_calibration(CameraGroup([replace(c, name=f"lab{i}") for i, c in enumerate(group)],
+                                 group.metadata), other)
+    refused = CliRunner().invoke(cli, ["calibrate", "import", str(other), "-o", str(output)])
+    assert refused.exit_code == 1
+    assert f"{output} exists already; add --overwrite to replace it with lab.toml" \
+        in " ".join(refused.output.split())
+    assert output.read_bytes() == made and all(p.is_file() for p in reports)
+    done = CliRunner().invoke(cli, ["calibrate", "import", str(other), "-o", str(output),
+                                    "--overwrite"])
+    assert done.exit_code == 0, done.output
+    assert load_calibration(output).names == ["lab0", "lab1", "lab2"]
+    assert not any(p.exists() for p in reports)
+    assert ("Removed calibration_report.json, calibration_report.md, calibration_coverage.png "
+            "beside it: they described the calibration it replaced.") in done.output
