@@ -92,6 +92,17 @@ def covered_cells(det: CameraDetections, frames: NDArray[np.int64]) -> tuple[int
     return tuple(sorted(set().union(*_cells(det, frames)))) if len(frames) else ()
 
 
+def outside_cells(cells: tuple[int, ...], size: tuple[int, int], xy: FloatArray
+                  ) -> NDArray[np.bool_]:
+    """Whether each pixel position of ``xy`` (..., 2) in an image of ``size`` (width,
+    height) falls in a cell of its 8 x 6 grid that is not one of ``cells``; False for NaN."""
+    w, h = size
+    with np.errstate(invalid="ignore"):
+        cx = np.clip(np.nan_to_num(xy[..., 0] / w * GRID[0]).astype(int), 0, GRID[0] - 1)
+        cy = np.clip(np.nan_to_num(xy[..., 1] / h * GRID[1]).astype(int), 0, GRID[1] - 1)
+    return np.isfinite(xy).all(axis=-1) & ~np.isin(cy * GRID[0] + cx, cells)
+
+
 def missed_edges(cells: tuple[int, ...]) -> list[str]:
     """The image edges (top, bottom, left, right) whose cells hold none of ``cells``."""
     cols, rows = GRID

@@ -7,12 +7,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from posekit.calibration.calibrate import Calibration
 from posekit.calibration.detect import CameraDetections
-from posekit.calibration.intrinsics import GRID
+from posekit.calibration.intrinsics import GRID, outside_cells
+from posekit.camera.model import CameraGroup
 from posekit.io.atomic import write_figure_atomic, write_text_atomic
 
+FloatArray = NDArray[np.float64]
 #: the report files ``posekit calibrate`` writes beside ``calibration.toml``
 REPORT_FILES = ("calibration_report.json", "calibration_report.md", "calibration_coverage.png")
 
@@ -31,7 +34,7 @@ def report_figures(calib: Calibration, seconds: float | None = None,
             "frames_with_board": q.frames_with_board, "intrinsics_frames": q.intrinsics_frames,
             "bundle_views": q.bundle_views, "corners": q.corners,
             "reprojection_median_px": q.median_px, "reprojection_p95_px": q.p95_px,
-            "image_coverage": q.image_coverage,
+            "image_coverage": q.image_coverage, "image_cells": list(q.cells),
         }
     out: dict[str, object] = {
         "board": calib.board.describe(), "units": calib.board.units, "world": calib.world,
@@ -44,6 +47,30 @@ def report_figures(calib: Calibration, seconds: float | None = None,
     if seconds is not None:
         out["seconds"] = round(seconds, 2)
     out["warnings"] = list(warnings)
+    return out
+
+
+def extrapolated_shares(calibration: Path, group: CameraGroup, xy: FloatArray,
+                        seen: NDArray[np.bool_]) -> dict[str, float]:
+    """Per camera of ``group``, the share of its keypoints ``xy`` (n_cams, ..., 2; those
+    ``seen``, a mask of the same shape but the last axis) that lie in image cells the
+    calibration board never reached, where the lens model is extrapolated. From the report
+    beside ``calibration``; empty without one (an imported calibration), or when the
+    report is older than the calibration (it describes another one)."""
+    report = calibration.with_name(REPORT_FILES[0])
+    try:
+        if report.stat().st_mtime < calibration.stat().st_mtime:
+            return {}
+        cameras = json.loads(report.read_text(encoding="utf-8"))["cameras"]
+        reached = {c.name: tuple(int(i) for i in cameras[c.name]["image_cells"])
+                   for c in group}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    out = {}
+    for i, cam in enumerate(group):
+        if seen[i].any():
+            outside = outside_cells(reached[cam.name], cam.size, xy[i][seen[i]])
+            out[cam.name] = round(float(outside.mean()), 4)
     return out
 
 

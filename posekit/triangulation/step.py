@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from posekit.calibration.board import UNITS_PER_M
+from posekit.calibration.report import extrapolated_shares
 from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.config.schema import Config
@@ -62,6 +63,9 @@ from posekit.triangulation.reconstruct import Reconstruction, reconstruct
 
 log = logging.getLogger(__name__)
 FloatArray = NDArray[np.float64]
+#: a camera with more of its keypoints than this share where the calibration board never
+#: reached its image is warned about
+MAX_EXTRAPOLATED_SHARE = 0.1
 
 
 def trial_offsets(trial: Trial) -> tuple[dict[str, int], str]:
@@ -367,7 +371,17 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
                    fps=fps, units=units, first_frame=int(fnum[0]),
                    reference_camera=group.names[0],
                    frames_per_camera={c: p.n_frames for c, p in poses.items()})
-    warnings = _partial_warnings(summary, cam_warnings)
+    cs = calibration_set(trial)
+    outside = {} if cs is None else extrapolated_shares(cs.output, group, xy,
+                                                        scores >= tcfg.score_threshold)
+    for cam, share in outside.items():
+        summary["cameras"][cam]["outside_calibration_share"] = share
+    warnings = [*_partial_warnings(summary, cam_warnings), *(
+        f"camera {cam}: {100 * share:.0f} % of its keypoints lie where the calibration "
+        "board never reached its image, so the lens is extrapolated there and they may be "
+        "placed off; see calibration_coverage.png, and record the board in those parts of "
+        "the image (docs/calibration.md)"
+        for cam, share in outside.items() if share > MAX_EXTRAPOLATED_SHARE)]
     summary["warnings"] = warnings
     for warning in warnings:
         log.warning("%s: %s", trial.key, warning)

@@ -452,3 +452,40 @@ def test_absent_camera(tmp_path: Path) -> None:
     assert q["cameras"]["cam3"]["median_error_px"] is None
     for cam in ("cam1", "cam2"):
         assert q["cameras"][cam]["used_share"] > 0.9
+
+
+def test_keypoints_where_the_calibration_board_never_went_are_warned_about(
+        tmp_path: Path) -> None:
+    """The calibration report says which image cells the board reached; a camera whose
+    keypoints lie outside them (here cam2: the board reached every cell but those the
+    person is in) is warned about, with the share in the quality file. A report older than
+    the calibration describes another one and is not used."""
+    from posekit.calibration.intrinsics import outside_cells
+
+    truth = make_trial()
+    built = build_project(tmp_path / "p", truth, sync=dict(truth.offsets))
+    calibration = built.root / "calibration" / "calibration.toml"
+    xy2 = truth.poses["cam2"].xy
+    everywhere = tuple(range(48))
+    person = {c for c in everywhere if outside_cells((c,), truth.group["cam2"].size, xy2).sum()
+              < np.isfinite(xy2).all(axis=-1).sum()}  # cells holding some of its keypoints
+    cells = {"cam1": everywhere, "cam2": tuple(sorted(set(everywhere) - person)),
+             "cam3": everywhere}
+    report = calibration.with_name("calibration_report.json")
+    report.write_text(json.dumps({"cameras": {c: {"image_cells": list(v)}
+                                              for c, v in cells.items()}}))
+    result = triangulate(built)
+    assert result.exit_code == 0, result.output
+    quality = built.quality()
+    shares = {c: v["outside_calibration_share"] for c, v in quality["cameras"].items()}
+    assert shares == {"cam1": 0.0, "cam2": 1.0, "cam3": 0.0}
+    warned = [w for w in quality["warnings"] if "calibration board never reached" in w]
+    assert warned == ["camera cam2: 100 % of its keypoints lie where the calibration board "
+                      "never reached its image, so the lens is extrapolated there and they "
+                      "may be placed off; see calibration_coverage.png, and record the board "
+                      "in those parts of the image (docs/calibration.md)"]
+    os.utime(report, (calibration.stat().st_mtime - 10,) * 2)  # older: another calibration's
+    again = triangulate(built, "--overwrite")
+    assert again.exit_code == 0, again.output
+    assert "outside_calibration_share" not in built.quality()["cameras"]["cam2"]
+    assert not [w for w in built.quality()["warnings"] if "never reached" in w]
