@@ -3,6 +3,7 @@ available step runs on it, and the results are compared with the ground truth.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -37,6 +38,10 @@ def test_demo_command_runs_the_pipeline_offline_and_compares(tmp_path: Path) -> 
     assert "session1/squat" in index.read_text()
     page = (target / "reports" / "session1" / "squat.html").read_text()
     assert "World frame: camera 1 (cam1) at the origin" in page
+    # how much of each image the board reached, and none of the person's keypoints outside
+    assert "<th>image reached by the board</th>" in page
+    for cam in ("cam1", "cam2", "cam3"):
+        assert re.search(rf"<tr><td>{cam}</td><td>\d+\.\d %</td><td>0\.0 %</td>", page), cam
     again = CliRunner().invoke(cli, ["demo", str(target)])  # reuses the data
     assert again.exit_code == 0 and "Writing" not in again.output
 

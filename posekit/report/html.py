@@ -165,6 +165,20 @@ def _cameras_up(trial: Trial, res: TrialResults) -> figures.FloatArray | None:
     return None if up is None else res.data.M @ up
 
 
+def _coverage_table(report: Mapping[str, Any], quality: Mapping[str, Any]) -> str:
+    """Per camera: how much of its image the calibration board reached, and how many of
+    this trial's keypoints lie where it did not (the lens extrapolated there)."""
+    cameras, used = report.get("cameras", {}), quality.get("cameras", {})
+    if not any("image_coverage" in c for c in cameras.values()):
+        return ""  # a report from before 2026-12-07
+    rows = [[cam, _percent(cameras.get(cam, {}).get("image_coverage")),
+             _percent(info.get("outside_calibration_share")),
+             cameras.get(cam, {}).get("reprojection_median_px")]
+            for cam, info in used.items()]
+    return _table(["camera", "image reached by the board", "keypoints where it was not",
+                   "calibration reprojection median (px)"], rows)
+
+
 def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Path) -> str:
     cs = calibration_set(trial)
     if cs is None or not cs.output.is_file():
@@ -178,6 +192,7 @@ def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Pa
     report = json.loads(report_json.read_text()) if report_json.is_file() else None
     parts.append(_world_note(str((report or {}).get("world", "")), full.names[0], res.data))
     if report is not None:
+        parts.append(_coverage_table(report, res.quality))
         parts.append(fig(figures.calibration_errors(report), "calibration-errors"))
         parts.append(_img(cs.output.with_name("calibration_coverage.png"),
                           "calibration coverage"))

@@ -192,3 +192,18 @@ def test_the_world_frame_is_said() -> None:
     assert "re-aligned" not in text
     turned = Points3D(**{**plain.__dict__, "M": np.diag([1.0, -1.0, -1.0])})
     assert "re-aligned from it by [triangulation] axes" in _world_note("camera 1", "camA", turned)
+
+
+def test_the_calibration_section_shows_how_much_of_each_image_the_board_reached() -> None:
+    """Per camera: the board's coverage of the image (calibration report) and the share of
+    this trial's keypoints outside it (quality file); nothing for an older report."""
+    from posekit.report.html import _coverage_table
+
+    report = {"cameras": {"cam1": {"image_coverage": 0.35, "reprojection_median_px": 0.13}}}
+    quality = {"cameras": {"cam1": {"outside_calibration_share": 0.25}, "cam2": {}}}
+    text = _coverage_table(report, quality)
+    assert "<th>image reached by the board</th><th>keypoints where it was not</th>" in text
+    assert "<tr><td>cam1</td><td>35.0 %</td><td>25.0 %</td><td>0.13</td></tr>" in text
+    assert "<tr><td>cam2</td><td>–</td><td>–</td><td>–</td></tr>" in text
+    assert _coverage_table({"cameras": {"cam1": {"reprojection_median_px": 0.1}}},
+                           quality) == ""
