@@ -191,8 +191,9 @@ def detect_camera(camera: str, source: str | os.PathLike[str], board: Board,
             bar.update()
     detections = CameraDetections(camera, source, size, corners[:count], n_markers[:count],
                                   np.array(times) if len(times) == count else None)
-    log.info("%s: board found in %d of %d frames (%s)", camera,
-             int((detections.counts >= 4).sum()), count, source.name)
+    log.info("%s: board found in %d of %d frames%s", camera,
+             int((detections.counts >= 4).sum()), count,
+             "" if source.name == camera else f" ({source.name})")
     return detections
 
 

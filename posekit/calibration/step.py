@@ -37,8 +37,9 @@ def check_boards(detections: dict[str, CameraDetections], board: Board, min_corn
         log.info("%s: only %d views of the board; diagnosing on %d frames", name, n,
                  DIAGNOSIS_FRAMES)
         result = diagnose(board, sample_frames(det.source, DIAGNOSIS_FRAMES))
-        messages.append(f"{name} ({det.source.name}): board found in {n} of {det.n_frames} "
-                        f"frames (need {min_boards}). {result.message}")
+        where = name if det.source.name == name else f"{name} ({det.source.name})"
+        messages.append(f"{where}: board found in {n} of {det.n_frames} frames (need "
+                        f"{min_boards}). {result.message}")
     if messages:
         raise CalibrationError(f"board not found often enough with {board.describe()}:\n  "
                                + "\n  ".join(messages))

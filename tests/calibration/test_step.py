@@ -212,3 +212,21 @@ def test_importing_over_a_calibration_needs_overwrite_and_takes_its_report_along
     assert not any(p.exists() for p in reports)
     assert ("Removed calibration_report.json, calibration_report.md, calibration_coverage.png "
             "beside it: they described the calibration it replaced.") in done.output
+
+
+def test_a_camera_folder_named_as_its_camera_is_named_once(tmp_path: Path) -> None:
+    """`back/*.jpg` is camera `back`: the diagnosis says `back:`, not `back (back):`."""
+    from posekit.calibration.board import Board
+    from posekit.calibration.detect import CameraDetections
+    from posekit.calibration.step import check_boards
+    from posekit.errors import CalibrationError
+
+    folder = tmp_path / "back"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"frame{i}.png"), np.full((48, 64), 128, np.uint8))
+    empty = CameraDetections("back", folder, (64, 48), np.full((3, 24, 2), np.nan),
+                             np.zeros(3, np.int64))
+    with pytest.raises(CalibrationError) as error:
+        check_boards({"back": empty}, Board(size=(5, 7)), 6, 10)
+    assert "\n  back: board found in 0 of 3 frames (need 10). " in str(error.value)
