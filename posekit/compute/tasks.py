@@ -159,7 +159,12 @@ def run_task(target: str, unit: Any, camera: str | None, overwrite: bool,
     cv2.setNumThreads(1)  # one task per core: no oversubscription from OpenCV's threads
     func = load_target(target)
     with _collected() as collector:
-        result = _run(func, unit, camera, overwrite, outputs)
+        try:
+            result = _run(func, unit, camera, overwrite, outputs)
+        except BaseException:  # no result to carry them: printed here, not lost
+            for level, _, message in collector.records:
+                print(f"{logging.getLevelName(level)}: {message}", file=sys.stderr)
+            raise
     return dataclasses.replace(result, records=tuple(collector.records))
 
 

@@ -14,6 +14,11 @@ def log_levels(unit: Any, overwrite: bool = False) -> None:
     log.warning("%s: a warning record", unit)
 
 
+def log_then_crash(unit: Any, overwrite: bool = False) -> None:
+    log.warning("%s: a warning record before the crash", unit)
+    raise RuntimeError("an unexpected crash")
+
+
 class Unit:
     """A stand-in for a trial: its key names it in task labels and in the records."""
 

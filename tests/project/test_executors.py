@@ -16,7 +16,7 @@ from posekit.cli.main import cli
 from posekit.compute import executors, run
 from posekit.compute.executors import DaskCluster, LocalPool, WorkerLost
 from posekit.compute.graph import Task
-from posekit.compute.tasks import BarAwareHandler
+from posekit.compute.tasks import BarAwareHandler, run_task
 from posekit.project import Project
 
 
@@ -118,3 +118,12 @@ def test_workers_send_their_log_records_to_the_command_line(
         logging.getLogger().removeHandler(handler)
     lines = [line.split("\r")[-1] for line in terminal.getvalue().splitlines()]
     assert [line for line in lines if "record" in line] == shown
+
+
+def test_a_task_that_crashes_still_prints_what_it_logged(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An unexpected exception leaves no result to carry the task's records (Dask retries
+    such a task): they are printed where the task ran instead of being lost."""
+    with pytest.raises(RuntimeError, match="an unexpected crash"):
+        run_task("logging_task:log_then_crash", "s1/t", None, False)
+    assert "WARNING: s1/t: a warning record before the crash" in capsys.readouterr().err
