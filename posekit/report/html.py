@@ -55,8 +55,9 @@ log = logging.getLogger(__name__)
 #: instead of giving plotly.js negative sizes, which it logs as console errors
 _STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;
 color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;
-padding:.2em .6em;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
-img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#666}
+padding:.2em .6em;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}img{max-width:100%}
+h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#666}
 .warn{color:#b00020}ul.warn li{margin:.3em 0}.ok{color:#1b7a2f}
 .plotly-graph-div{min-width:320px}"""
 
@@ -362,8 +363,12 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
     table = ("<table><tr><th>trial</th><th>frames</th><th>cameras</th><th>median "
              "reprojection error (px)</th><th>valid 3D points</th><th>distance to ground "
              "truth</th><th>warnings</th></tr>" + "".join(rows) + "</table>")
+    with_warnings = sum(1 for _, h in heads.values() if int(h.get("warnings", 0)))
+    counts = (f"<p>{len(heads) + len(failed)} trial(s): {len(heads)} reported, "
+              f"{with_warnings} of them with warnings (their count links to them), "
+              f"{len(failed)} without a report (the reason is in its row).</p>")
     return write_text_atomic(root / "index.html", _page(f"posekit reports: {project.root.name}",
-                                                        table))
+                                                        counts + table))
 
 
 def _report_or_error(trial: Trial) -> tuple[Path, dict[str, Any]] | str:

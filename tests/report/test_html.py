@@ -76,7 +76,10 @@ def test_report_lists_a_trial_without_3d_as_failed(example_trial: Trial, tmp_pat
     res = CliRunner().invoke(cli, ["report", "-p", str(root)])
     assert res.exit_code == 1
     assert "pose-3d" in res.output
-    assert "failed:" in (root / "reports" / "index.html").read_text()
+    index = (root / "reports" / "index.html").read_text()
+    assert "failed:" in index
+    assert ("<p>1 trial(s): 0 reported, 0 of them with warnings (their count links to them), "
+            "1 without a report (the reason is in its row).</p>") in index
 
 
 def _reported_with_cam3(example_trial: Trial, tmp_path: Path,
@@ -117,6 +120,7 @@ def test_report_lists_the_steps_warnings(example_trial: Trial, tmp_path: Path) -
     total = len(warnings) + len(quality["warnings"])
     index = (reports_dir(Project.open(root)) / "index.html").read_text()
     assert f'<a class="warn" href="session1/squat.html#warnings">{total}</a>' in index
+    assert "<p>1 trial(s): 1 reported, 1 of them with warnings" in index
     # the study-wide trials table says the same
     res = CliRunner().invoke(cli, ["-q", "summarize", "-p", str(root)])
     assert res.exit_code == 0, res.output
