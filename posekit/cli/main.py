@@ -237,7 +237,16 @@ def init(directory: Path) -> None:
 
     with domain_errors():
         path = init_project(directory)
-    click.echo(f"Created {path}. Put session folders with a 'videos-raw' folder inside it.")
+    root = path.parent
+    click.echo(
+        f"Created {path}: every setting, with its default and a comment.\n"
+        "Next:\n"
+        f"  1. each session's videos in {root / '<session>' / 'videos-raw'}, named "
+        "<trial>-<camera>.mp4 (e.g. walk-camA.mp4);\n"
+        f"  2. one calibration recording per camera in {root / 'calibration'}, named like "
+        f"the trials' cameras, or `posekit calibrate import FILE -p {root}`;\n"
+        f"  3. `posekit status -p {root}`, then `posekit run-all -p {root}`.\n"
+        "A walkthrough on a real recording: docs/tutorial.md in posekit's repository.")
 
 
 @cli.command()

@@ -50,6 +50,11 @@ def test_init_writes_a_valid_config_and_refuses_to_overwrite(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     config = tmp_path / "newproj" / "config.toml"
     assert load_config([config]).project == "newproj"
+    # what to do next, with the project's own paths
+    root = tmp_path / "newproj"
+    assert f"{root / '<session>' / 'videos-raw'}, named <trial>-<camera>.mp4" in result.output
+    assert f"one calibration recording per camera in {root / 'calibration'}" in result.output
+    assert f"`posekit run-all -p {root}`" in result.output
     again = runner.invoke(cli, ["init", str(tmp_path / "newproj")])
     assert again.exit_code == 1 and "already exists" in again.output
 
