@@ -230,6 +230,22 @@ def summarize(project_dir: Path, session: str | None, trial: str | None) -> None
 
 
 @cli.command()
+def doctor() -> None:
+    """Check that this installation can run the pipeline, offline: Python, OpenCV's
+    ChArUco detector, video writing and decoding, MediaPipe's shipped model on a rendered
+    person, Dask. Exits with status 1, saying what to do, if it cannot."""
+    from posekit.doctor import run_checks
+
+    checks = run_checks()
+    for check in checks:
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    failed = [check.name for check in checks if not check.ok]
+    if failed:
+        raise click.ClickException(f"{', '.join(failed)}: see above for what to do")
+    click.echo(f"posekit {__version__} can run the pipeline here.")
+
+
+@cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init(directory: Path) -> None:
     """Create a new project in DIRECTORY with a commented config.toml."""
