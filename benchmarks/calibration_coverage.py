@@ -36,7 +36,12 @@ import numpy as np
 
 from posekit.calibration.board import Board
 from posekit.calibration.detect import CameraDetections
-from posekit.calibration.intrinsics import GRID, calibrate_intrinsics, covered_cells
+from posekit.calibration.intrinsics import (
+    GRID,
+    calibrate_intrinsics,
+    cell_index,
+    covered_cells,
+)
 from posekit.calibration.step import MIN_IMAGE_COVERAGE
 from posekit.camera.model import Camera
 from posekit.synthetic.charuco import BoardSpec, board_trajectory, project_corners
@@ -74,9 +79,7 @@ def edge_error(truth: Camera, fitted: Camera, cells: tuple[int, ...]) -> tuple[f
     rays = truth.undistort_points(grid)
     proj = cv2.projectPoints(np.c_[rays, np.ones(len(rays))], np.zeros(3), np.zeros(3),
                              fitted.matrix, fitted.dist)[0].reshape(-1, 2)
-    cell = (np.clip((grid[:, 1] / h * GRID[1]).astype(int), 0, GRID[1] - 1) * GRID[0]
-            + np.clip((grid[:, 0] / w * GRID[0]).astype(int), 0, GRID[0] - 1))
-    reached = np.isin(cell, cells)
+    reached = np.isin(cell_index(grid, truth.size), cells)
     err = np.linalg.norm(_distortion(rays, proj, reached) - _distortion(rays, grid, reached),
                          axis=1)
     edge = (np.abs(grid[:, 0] - w / 2) > 0.4 * w) | (np.abs(grid[:, 1] - h / 2) > 0.4 * h)

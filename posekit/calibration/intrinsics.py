@@ -74,15 +74,23 @@ def _points(board: Board, det: CameraDetections, frames: NDArray[np.int64]
     return objects, images
 
 
+def cell_index(xy: FloatArray, size: tuple[int, int]) -> NDArray[np.int64]:
+    """The cell of the image's :data:`GRID` (row by row from the top left) that each pixel
+    position of ``xy`` (..., 2) in an image of ``size`` (width, height) falls in; positions
+    outside the image count in the nearest cell, NaN ones in cell 0 (mask them)."""
+    w, h = size
+    with np.errstate(invalid="ignore"):
+        cx = np.clip(np.nan_to_num(xy[..., 0] / w * GRID[0]).astype(int), 0, GRID[0] - 1)
+        cy = np.clip(np.nan_to_num(xy[..., 1] / h * GRID[1]).astype(int), 0, GRID[1] - 1)
+    return cy * GRID[0] + cx
+
+
 def _cells(det: CameraDetections, frames: NDArray[np.int64]) -> list[set[int]]:
     """Image cells each frame's corners fall in."""
-    w, h = det.size
     out = []
     for f in frames:
         pts = det.corners[f][np.isfinite(det.corners[f, :, 0])]
-        cx = np.clip((pts[:, 0] / w * GRID[0]).astype(int), 0, GRID[0] - 1)
-        cy = np.clip((pts[:, 1] / h * GRID[1]).astype(int), 0, GRID[1] - 1)
-        out.append(set((cy * GRID[0] + cx).tolist()))
+        out.append(set(cell_index(pts, det.size).tolist()))
     return out
 
 
@@ -96,11 +104,7 @@ def outside_cells(cells: tuple[int, ...], size: tuple[int, int], xy: FloatArray
                   ) -> NDArray[np.bool_]:
     """Whether each pixel position of ``xy`` (..., 2) in an image of ``size`` (width,
     height) falls in a cell of its 8 x 6 grid that is not one of ``cells``; False for NaN."""
-    w, h = size
-    with np.errstate(invalid="ignore"):
-        cx = np.clip(np.nan_to_num(xy[..., 0] / w * GRID[0]).astype(int), 0, GRID[0] - 1)
-        cy = np.clip(np.nan_to_num(xy[..., 1] / h * GRID[1]).astype(int), 0, GRID[1] - 1)
-    return np.isfinite(xy).all(axis=-1) & ~np.isin(cy * GRID[0] + cx, cells)
+    return np.isfinite(xy).all(axis=-1) & ~np.isin(cell_index(xy, size), cells)
 
 
 def missed_edges(cells: tuple[int, ...]) -> list[str]:

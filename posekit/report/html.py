@@ -28,11 +28,12 @@ import pandas as pd
 import plotly.io as pio
 from tqdm import tqdm
 
+from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
 from posekit.io.atomic import write_text_atomic
 from posekit.project.layout import Project, Trial
-from posekit.project.steps import angles_path, calibration_set, sync_path
+from posekit.project.steps import CalibrationSet, angles_path, calibration_set, sync_path
 from posekit.report import figures
 from posekit.report.data import (
     CameraDetection,
@@ -155,14 +156,12 @@ def _world_note(world: str, first: str, data: Points3D) -> str:
     return f"<p class=\"note\">{html.escape(text)}</p>"
 
 
-def _cameras_up(trial: Trial, res: TrialResults) -> figures.FloatArray | None:
-    """The trial's cameras' up direction (:func:`figures.cameras_up`) in the 3D file's
-    frame (re-aligned by [triangulation] axes like the points); None without a
-    calibration."""
-    cs = calibration_set(trial)
-    if cs is None or not cs.output.is_file():
-        return None
-    up = figures.cameras_up(load_calibration(cs.output).subset(trial.cameras))
+def _cameras_up(full: CameraGroup | None, trial: Trial, res: TrialResults
+                ) -> figures.FloatArray | None:
+    """The trial's cameras' up direction (:func:`figures.cameras_up`; ``full``: the
+    calibration) in the 3D file's frame (re-aligned by [triangulation] axes like the
+    points); None without a calibration."""
+    up = None if full is None else figures.cameras_up(full.subset(trial.cameras))
     return None if up is None else res.data.M @ up
 
 
@@ -180,11 +179,11 @@ def _coverage_table(report: Mapping[str, Any], quality: Mapping[str, Any]) -> st
                    "calibration reprojection median (px)"], rows)
 
 
-def _calibration_section(trial: Trial, res: TrialResults, fig: _Figures, png: Path) -> str:
-    cs = calibration_set(trial)
-    if cs is None or not cs.output.is_file():
+def _calibration_section(trial: Trial, cs: CalibrationSet | None, full: CameraGroup | None,
+                         res: TrialResults, fig: _Figures, png: Path) -> str:
+    """``cs``: the trial's calibration set; ``full``: its calibration (None: none yet)."""
+    if cs is None or full is None:
         return "<p class=\"note\">No calibration found.</p>"
-    full = load_calibration(cs.output)
     group = full.subset(trial.cameras)
     world = undo_alignment(res.data.points, res.data.M, res.data.center)
     figures.top_view_png(group, world, png, res.units)
@@ -308,14 +307,17 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
         columns.append(f"mean distance to ground truth ({res.units})")
         values.append(head["truth_error"])
     summary = _table(columns, [values])
+    cs = calibration_set(trial)  # read once, for the viewer's up and the section
+    full = load_calibration(cs.output) if cs is not None and cs.output.is_file() else None
     viewer = figures.skeleton_viewer(res.data.points, res.data.keypoints, bones,
                                      res.data.fnum, res.fps, res.truth, res.units,
-                                     _cameras_up(trial, res))
+                                     _cameras_up(full, trial, res))
     sections = [
         ("Summary", summary),
         ("Warnings", _warnings_section(warned)),
         ("3D viewer", fig(viewer, "viewer")),
-        ("Calibration", _calibration_section(trial, res, fig, out.with_suffix(".cameras.png"))),
+        ("Calibration", _calibration_section(trial, cs, full, res, fig,
+                                             out.with_suffix(".cameras.png"))),
         ("2D detection", _detection_section(found)),
         ("Synchronisation", _sync_section(trial, res)),
         ("Triangulation quality", _quality_section(res, fig)),
