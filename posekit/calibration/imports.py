@@ -185,3 +185,33 @@ def import_calibration(path: str | os.PathLike[str]) -> CameraGroup:
     raise CalibrationError(
         f"{path}: unrecognised calibration format; supported: {SUPPORTED_FORMATS}"
     )
+
+
+def install_calibration(source: str | os.PathLike[str], output: Path, overwrite: bool = False
+                        ) -> tuple[CameraGroup, list[Path]]:
+    """Import ``source`` (:func:`import_calibration`) as the calibration ``output``
+    (a project's ``calibration.toml``), written atomically. An existing calibration is
+    replaced only with ``overwrite``, and then the report files ``posekit calibrate`` left
+    beside it are removed, since they would pass for the new one's. Returns the cameras
+    and the report files removed.
+
+    Raises:
+        CalibrationError: ``source`` cannot be read, or ``output`` exists and
+            ``overwrite`` is false.
+    """
+    from posekit.calibration.report import REPORT_FILES
+    from posekit.camera.toml_io import save_calibration
+    from posekit.io.atomic import mark_complete, marked_incomplete
+
+    group = import_calibration(source)
+    if output.is_file() and not marked_incomplete(output) and not overwrite:
+        raise CalibrationError(
+            f"{output} exists already; add --overwrite to replace it with {Path(source).name} "
+            "(then `posekit calibrate --overwrite` would make it from the calibration "
+            "recordings again, if there are any)")
+    save_calibration(group, output)
+    mark_complete([output])  # a marker a killed calibrate left no longer applies
+    stale = [p for p in (output.with_name(n) for n in REPORT_FILES) if p.is_file()]
+    for path in stale:
+        path.unlink()
+    return group, stale

@@ -146,27 +146,13 @@ def import_command(source: Path, output: Path | None, project_dir: Path,
     """Convert an existing calibration (Anipose/FreeMoCap .toml, Qualisys .qca.txt).
 
     An existing calibration is replaced only with --overwrite; its report files go with it."""
-    from posekit.calibration.imports import import_calibration
-    from posekit.calibration.report import REPORT_FILES
-    from posekit.camera.toml_io import save_calibration
-    from posekit.io.atomic import mark_complete, marked_incomplete
+    from posekit.calibration.imports import install_calibration
 
     with domain_errors():
-        group = import_calibration(source)
         if output is None:
             pipeline = project_config(project_dir).pipeline
             output = project_dir / pipeline.calibration_results / "calibration.toml"
-        if output.is_file() and not marked_incomplete(output) and not overwrite:
-            raise click.ClickException(
-                f"{output} exists already; add --overwrite to replace it with {source.name} "
-                "(then `posekit calibrate --overwrite` would make it from the calibration "
-                "recordings again, if there are any)")
-        save_calibration(group, output)
-        mark_complete([output])  # a marker a killed calibrate left no longer applies
-        # the report of the calibration it replaced would pass for this one's
-        stale = [p for p in (output.with_name(n) for n in REPORT_FILES) if p.is_file()]
-        for path in stale:
-            path.unlink()
+        group, stale = install_calibration(source, output, overwrite)
     units = group.metadata.get("units", "the source's units")
     click.echo(f"Wrote {output}: {len(group)} cameras ({', '.join(group.names)}), "
                f"lengths in {units}.")

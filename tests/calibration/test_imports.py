@@ -149,3 +149,22 @@ def test_dispatch_on_content_and_unknown_format(tmp_path: Path) -> None:
         import_calibration(other)
     with pytest.raises(CalibrationError, match="not found"):
         import_calibration(tmp_path / "missing.qca.txt")
+
+
+def test_install_calibration_replaces_only_with_overwrite_and_drops_the_old_report(
+        tmp_path: Path) -> None:
+    from posekit.calibration.imports import install_calibration
+    from posekit.camera import load_calibration
+
+    truth = Path(__file__).resolve().parents[2] / "example_project" / "ground-truth" / \
+        "calibration.toml"
+    output = tmp_path / "calibration" / "calibration.toml"
+    group, removed = install_calibration(truth, output)
+    assert removed == [] and load_calibration(output).names == group.names
+    report = output.with_name("calibration_report.json")
+    report.write_text("{}")
+    with pytest.raises(CalibrationError, match="exists already; add --overwrite"):
+        install_calibration(truth, output)
+    assert report.is_file()
+    _, removed = install_calibration(truth, output, overwrite=True)
+    assert removed == [report] and not report.exists()
