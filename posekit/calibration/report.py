@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -50,6 +51,21 @@ def report_figures(calib: Calibration, seconds: float | None = None,
     return out
 
 
+def read_report(calibration: Path) -> tuple[dict[str, Any] | None, bool]:
+    """The JSON report beside ``calibration`` (a ``calibration.toml``) and whether one was
+    there but is older than the calibration (then it describes another one: an imported or
+    hand-copied calibration, and None is returned). None too when there is no readable
+    report."""
+    path = calibration.with_name(REPORT_FILES[0])
+    try:
+        if path.stat().st_mtime < calibration.stat().st_mtime:
+            return None, True
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, False
+    return (report, False) if isinstance(report, dict) else (None, False)
+
+
 def extrapolated_shares(calibration: Path, group: CameraGroup, xy: FloatArray,
                         seen: NDArray[np.bool_]) -> dict[str, float]:
     """Per camera of ``group``, the share of its keypoints ``xy`` (n_cams, ..., 2; those
@@ -57,14 +73,13 @@ def extrapolated_shares(calibration: Path, group: CameraGroup, xy: FloatArray,
     calibration board never reached, where the lens model is extrapolated. From the report
     beside ``calibration``; empty without one (an imported calibration), or when the
     report is older than the calibration (it describes another one)."""
-    report = calibration.with_name(REPORT_FILES[0])
+    report, _ = read_report(calibration)
+    if report is None:
+        return {}
     try:
-        if report.stat().st_mtime < calibration.stat().st_mtime:
-            return {}
-        cameras = json.loads(report.read_text(encoding="utf-8"))["cameras"]
-        reached = {c.name: tuple(int(i) for i in cameras[c.name]["image_cells"])
+        reached = {c.name: tuple(int(i) for i in report["cameras"][c.name]["image_cells"])
                    for c in group}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return {}
     out = {}
     for i, cam in enumerate(group):

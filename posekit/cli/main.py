@@ -340,20 +340,24 @@ def label_3d_proj_command(project_dir: Path, session: str | None, trial: str | N
 @jobs_option
 def report(project_dir: Path, session: str | None, trial: str | None, jobs: int | None
            ) -> None:
-    """One self-contained HTML report per trial and an index page linking them."""
+    """One self-contained HTML page per trial and per calibration, and an index linking
+    them."""
     from posekit.project import Project
     from posekit.report.html import run_reports
 
     with domain_errors():
         project = Project.open(project_dir)
         result = run_reports(project, session, trial, workers=_workers(project, jobs))
-    for key, path in result.reports.items():
+    for key, path in {**result.calibrations, **result.reports}.items():
         click.echo(f"{key}: {path}")
     click.echo(f"index: {result.index}")
-    for key, msg in result.failed.items():
+    for key, msg in {**result.calibrations_failed, **result.failed}.items():
         click.secho(f"  {failure_line(key, msg)}", fg="red", err=True)
-    if result.failed:
-        raise click.ClickException(f"{len(result.failed)} trial(s) without a report")
+    missing = [f"{len(result.failed)} trial(s) without a report"] if result.failed else []
+    if result.calibrations_failed:
+        missing.append(f"{len(result.calibrations_failed)} calibration(s) without a page")
+    if missing:
+        raise click.ClickException("; ".join(missing))
 
 
 def main() -> None:

@@ -11,9 +11,7 @@ headline figures.
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 import logging
 import multiprocessing
 import os
@@ -25,9 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.io as pio
 from tqdm import tqdm
 
+from posekit.calibration.report import read_report
 from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError
@@ -35,6 +33,14 @@ from posekit.io.atomic import write_text_atomic
 from posekit.project.layout import Project, Trial
 from posekit.project.steps import CalibrationSet, angles_path, calibration_set, sync_path
 from posekit.report import figures
+from posekit.report.calibration_page import (
+    calibration_index_table,
+    calibration_page,
+    calibration_page_path,
+    calibration_sets,
+    stale_note,
+    world_frame_text,
+)
 from posekit.report.data import (
     CameraDetection,
     TrialResults,
@@ -45,23 +51,12 @@ from posekit.report.data import (
     trial_warnings,
     truth_path,
 )
+from posekit.report.page import Figures, img, page, percent, table
 from posekit.sync.step import LOW_CONFIDENCE
 from posekit.triangulation.align import undo_alignment
 from posekit.triangulation.export import Points3D
 
 log = logging.getLogger(__name__)
-
-#: the page's style; figures keep at least a phone's width (320 px), so that a window
-#: squeezed to almost nothing (or a browser reporting a width of 0 for a moment) scrolls
-#: instead of giving plotly.js negative sizes, which it logs as console errors
-_STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;
-color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;
-padding:.2em .6em;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}img{max-width:100%}
-h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#666}
-.warn{color:#b00020}ul.warn li{margin:.3em 0}.ok{color:#1b7a2f}
-.plotly-graph-div{min-width:320px}"""
-
 
 def reports_dir(project: Project) -> Path:
     return project.root / project.config.pipeline.reports
@@ -70,53 +65,6 @@ def reports_dir(project: Project) -> Path:
 def report_path(trial: Trial) -> Path:
     root = reports_dir(trial.session.project)
     return root.joinpath(*trial.session.parts) / f"{trial.name}.html"
-
-
-def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-            f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
-
-
-def _img(path: Path, alt: str, missing: str | None = None) -> str:
-    """``path`` embedded as an image; when it does not exist, a note: ``missing`` (why it
-    is not there), or that it was not found."""
-    if not path.is_file():
-        why = missing or f"{path.name} not found."
-        return f"<p class=\"note\">{html.escape(why)}</p>"
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f"<img alt=\"{html.escape(alt)}\" src=\"data:image/png;base64,{data}\">"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return "–" if not np.isfinite(v) else f"{v:.3g}"
-        return "–" if v is None else html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
-                   for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-class _Figures:
-    """Figures of one page: plotly.js goes inline with the first one only."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, fig: Any, name: str) -> str:
-        self.count += 1
-        # plain-dict figures (the 3D viewer) are built valid; plotly's own are validated
-        out: str = pio.to_html(fig, full_html=False, include_plotlyjs=self.count == 1,
-                               div_id=name, auto_play=False, validate=False,
-                               config={"displaylogo": False, "responsive": True})
-        return out
-
-
-def _percent(share: Any) -> str | None:
-    return None if share is None else f"{100 * float(share):.1f} %"
 
 
 def headline(res: TrialResults, warnings: int = 0) -> dict[str, Any]:
@@ -139,17 +87,7 @@ def _warnings_section(warned: Sequence[tuple[str, str]]) -> str:
 def _world_note(world: str, first: str, data: Points3D) -> str:
     """What the 3D's coordinates mean: the calibration's world frame (``world`` as its
     report gives it, "" for an imported one) and any re-alignment of the 3D file."""
-    if world.startswith("camera"):
-        text = (f"World frame: camera 1 ({first}) at the origin, its axes the world's (x to "
-                "the right of its picture, y down, z along its view), as Anipose does. For a "
-                "frame with z up and the floor at z = 0, lay the board flat on the floor at the "
-                "start of the calibration recording and set [calibration] world_frame = "
-                "\"board\".")
-    elif world.startswith("board"):
-        text = (f"World frame: the {world}; x runs along its columns, and z is up when the "
-                "board lay face up on the floor.")
-    else:
-        text = "World frame: as the imported calibration defines it."
+    text = world_frame_text(world, first)
     if not (np.allclose(data.M, np.eye(3)) and np.allclose(data.center, 0.0)):
         text += (" The 3D file is re-aligned from it by [triangulation] axes and "
                  "reference_point (aligned = points @ M.T - center, its M and center columns).")
@@ -171,16 +109,16 @@ def _coverage_table(report: Mapping[str, Any], quality: Mapping[str, Any]) -> st
     cameras, used = report.get("cameras", {}), quality.get("cameras", {})
     if not any("image_coverage" in c for c in cameras.values()):
         return ""  # a report from before 2026-12-07
-    rows = [[cam, _percent(cameras.get(cam, {}).get("image_coverage")),
-             _percent(info.get("outside_calibration_share")),
+    rows = [[cam, percent(cameras.get(cam, {}).get("image_coverage")),
+             percent(info.get("outside_calibration_share")),
              cameras.get(cam, {}).get("reprojection_median_px")]
             for cam, info in used.items()]
-    return _table(["camera", "image reached by the board", "keypoints where it was not",
+    return table(["camera", "image reached by the board", "keypoints where it was not",
                    "calibration reprojection median (px)"], rows)
 
 
 def _calibration_section(trial: Trial, cs: CalibrationSet | None, full: CameraGroup | None,
-                         res: TrialResults, fig: _Figures, png: Path) -> str:
+                         res: TrialResults, fig: Figures, png: Path) -> str:
     """``cs``: the trial's calibration set; ``full``: its calibration (None: none yet)."""
     if cs is None or full is None:
         return "<p class=\"note\">No calibration found.</p>"
@@ -188,13 +126,18 @@ def _calibration_section(trial: Trial, cs: CalibrationSet | None, full: CameraGr
     world = undo_alignment(res.data.points, res.data.M, res.data.center)
     figures.top_view_png(group, world, png, res.units)
     parts = [fig(figures.cameras_top_view(group, world, res.units), "cameras")]
-    report_json = cs.output.with_name("calibration_report.json")
-    report = json.loads(report_json.read_text()) if report_json.is_file() else None
+    report, stale = read_report(cs.output)
     parts.append(_world_note(str((report or {}).get("world", "")), full.names[0], res.data))
-    if report is not None:
+    link = os.path.relpath(calibration_page_path(cs, reports_dir(cs.project)),
+                           report_path(trial).parent).replace(os.sep, "/")
+    parts.append(f"<p>All of this calibration's figures, for every camera: <a href=\""
+                 f"{html.escape(link)}\">{html.escape(cs.key)}</a>.</p>")
+    if stale:
+        parts.append(stale_note(cs.output))
+    elif report is not None:
         parts.append(_coverage_table(report, res.quality))
         parts.append(fig(figures.calibration_errors(report), "calibration-errors"))
-        parts.append(_img(cs.output.with_name("calibration_coverage.png"),
+        parts.append(img(cs.output.with_name("calibration_coverage.png"),
                           "calibration coverage"))
     else:
         parts.append(f"<p class=\"note\">{html.escape(str(cs.output))} was not made from "
@@ -257,37 +200,37 @@ def _sync_section(trial: Trial, res: TrialResults) -> str:
                 "frame rate, to the instants of the trial's clock")
     note = (f"<p class=\"note\">offsets from {html.escape(str(source))}"
             f"{html.escape(method + how)}</p>") if source else ""
-    return text + note + _img(sync_path(trial).with_suffix(".png"), "sync plot",
+    return text + note + img(sync_path(trial).with_suffix(".png"), "sync plot",
                               "No sync plot: the offsets were not estimated from the 2D "
                               "(set in [sync], sync disabled, or posekit sync not run).")
 
 
-def _quality_section(res: TrialResults, fig: _Figures) -> str:
+def _quality_section(res: TrialResults, fig: Figures) -> str:
     data, q = res.data, res.quality
     gaps = figures.longest_gaps(data.points)
     rows = [[kp, info.get("median_error_px"), info.get("mean_cameras"),
-             _percent(info.get("valid_share")), int(gaps[j]) if j < len(gaps) else None]
+             percent(info.get("valid_share")), int(gaps[j]) if j < len(gaps) else None]
             for j, (kp, info) in enumerate(q.get("keypoints", {}).items())]
-    cams = [[c, i.get("median_error_px"), _percent(i.get("used_share")),
+    cams = [[c, i.get("median_error_px"), percent(i.get("used_share")),
              i.get("swapped_frames")] for c, i in q.get("cameras", {}).items()]
     parts = [fig(figures.quality_bars(q), "quality") if q else "",
              fig(figures.error_heatmap(data.errors, data.keypoints, data.fnum), "errors"),
              "<h3>per camera</h3>",
-             _table(["camera", "median error (px)", "detections used", "swapped frames"], cams),
+             table(["camera", "median error (px)", "detections used", "swapped frames"], cams),
              "<h3>per keypoint</h3>",
-             _table(["keypoint", "median error (px)", "cameras used (mean)", "frames with 3D",
+             table(["keypoint", "median error (px)", "cameras used (mean)", "frames with 3D",
                      "longest gap (frames)"], rows)]
     return "".join(parts)
 
 
-def _angles_section(trial: Trial, fig: _Figures) -> str:
+def _angles_section(trial: Trial, fig: Figures) -> str:
     path = angles_path(trial)
     if not path.is_file():
         return "<p class=\"note\">No angles yet: run <code>posekit angles</code>.</p>"
     table = pd.read_csv(path)
     tpath = truth_path(trial, "angles")
     truth = pd.read_csv(tpath) if tpath.is_file() else None
-    return fig(figures.angle_lines(table, truth), "angles") + _img(path.with_suffix(".png"),
+    return fig(figures.angle_lines(table, truth), "angles") + img(path.with_suffix(".png"),
                                                                     "angles")
 
 
@@ -295,18 +238,18 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
     """Write one trial's HTML report; return its path and headline figures."""
     res = load_results(trial)
     out = report_path(trial)
-    fig = _Figures()
+    fig = Figures()
     found = detections(trial)
     warned = trial_warnings(trial, res.quality, found)
     head = headline(res, len(warned))
     bones = bones_for(res.data.keypoints, trial.config)
     columns = ["frames", "cameras", "median reprojection error (px)", "valid 3D points"]
     values = [head["frames"], head["cameras"], head["median_error_px"],
-              _percent(head["valid_share"])]
+              percent(head["valid_share"])]
     if head["truth_error"] is not None:
         columns.append(f"mean distance to ground truth ({res.units})")
         values.append(head["truth_error"])
-    summary = _table(columns, [values])
+    summary = table(columns, [values])
     cs = calibration_set(trial)  # read once, for the viewer's up and the section
     full = load_calibration(cs.output) if cs is not None and cs.output.is_file() else None
     viewer = figures.skeleton_viewer(res.data.points, res.data.keypoints, bones,
@@ -329,23 +272,38 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
                        "reconstruction (the two world frames differ).</p>")
     body = "\n".join(f"<h2 id=\"{t.lower().replace(' ', '-')}\">{html.escape(t)}</h2>\n{s}"
                      for t, s in sections)
-    write_text_atomic(out, _page(f"posekit report: {trial.key}", body))
+    write_text_atomic(out, page(f"posekit report: {trial.key}", body))
     return out, head
 
 
 @dataclass
 class ReportRun:
-    """What ``posekit report`` wrote and which trials failed (key → message)."""
+    """What ``posekit report`` wrote and which trials failed (key → message); the same
+    for the calibrations' pages (their keys: ``calibration``, ``<session>/calibration``)."""
 
     index: Path
     reports: dict[str, Path] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    calibrations: dict[str, Path] = field(default_factory=dict)
+    calibrations_failed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CalibrationPages:
+    """The calibrations' pages for the index: key → (page, headline), and key → why a
+    page could not be made."""
+
+    made: dict[str, tuple[Path, dict[str, Any]]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]]],
-                failed: Mapping[str, str]) -> Path:
-    """``index.html`` linking each trial's report with its headline figures."""
+                failed: Mapping[str, str], calibrations: CalibrationPages | None = None
+                ) -> Path:
+    """``index.html`` linking each calibration's and each trial's page with its headline
+    figures."""
     root = reports_dir(project)
+    calibrations = calibrations or CalibrationPages()
     rows = []
     for key, (path, h) in heads.items():
         link = html.escape(os.path.relpath(path, root).replace(os.sep, "/"))
@@ -357,20 +315,34 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
         rows.append(
             f"<tr><td><a href=\"{link}\">{html.escape(key)}</a></td><td>{h['frames']}</td>"
             f"<td>{h['cameras']}</td><td>{'–' if error is None else f'{error:.3g}'}</td>"
-            f"<td>{_percent(h['valid_share']) or '–'}</td><td>{html.escape(truth)}</td>"
+            f"<td>{percent(h['valid_share']) or '–'}</td><td>{html.escape(truth)}</td>"
             f"<td>{warned}</td></tr>")
     for key, msg in failed.items():
         rows.append(f"<tr><td>{html.escape(key)}</td><td colspan=\"6\">failed: "
                     f"{html.escape(msg)}</td></tr>")
-    table = ("<table><tr><th>trial</th><th>frames</th><th>cameras</th><th>median "
-             "reprojection error (px)</th><th>valid 3D points</th><th>distance to ground "
-             "truth</th><th>warnings</th></tr>" + "".join(rows) + "</table>")
-    with_warnings = sum(1 for _, h in heads.values() if int(h.get("warnings", 0)))
-    counts = (f"<p>{len(heads) + len(failed)} trial(s): {len(heads)} reported, "
-              f"{with_warnings} of them with warnings (their count links to them), "
-              f"{len(failed)} without a report (the reason is in its row).</p>")
-    return write_text_atomic(root / "index.html", _page(f"posekit reports: {project.root.name}",
-                                                        counts + table))
+    parts = []
+    if calibrations.made or calibrations.failed:
+        links = {k: (os.path.relpath(p, root).replace(os.sep, "/"), h)
+                 for k, (p, h) in calibrations.made.items()}
+        parts.append(calibration_index_table(links, calibrations.failed))
+    parts.append("<h2 id=\"trials\">Trials</h2>")
+    if heads or failed:
+        with_warnings = sum(1 for _, h in heads.values() if int(h.get("warnings", 0)))
+        parts.append(
+            f"<p>{len(heads) + len(failed)} trial(s): {len(heads)} reported, "
+            f"{with_warnings} of them with warnings (their count links to them), "
+            f"{len(failed)} without a report (the reason is in its row).</p>"
+            "<table><tr><th>trial</th><th>frames</th><th>cameras</th><th>median "
+            "reprojection error (px)</th><th>valid 3D points</th><th>distance to ground "
+            "truth</th><th>warnings</th></tr>" + "".join(rows) + "</table>")
+    else:
+        parts.append(f"<p class=\"note\">No trial selected in {html.escape(str(project.root))}"
+                     " yet: put each session's videos in its "
+                     f"<code>{html.escape(project.config.pipeline.videos_raw)}</code> folder "
+                     "and run <code>posekit run-all</code>, then <code>posekit report</code> "
+                     "again.</p>")
+    return write_text_atomic(root / "index.html", page(f"posekit reports: {project.root.name}",
+                                                        "".join(parts)))
 
 
 def _report_or_error(trial: Trial) -> tuple[Path, dict[str, Any]] | str:
@@ -400,11 +372,28 @@ def _reports(trials: Sequence[Trial], workers: int
                 yield tr, f"unexpected {type(exc).__name__}: {exc}"
 
 
+def calibration_pages(project: Project, session: str | None = None,
+                      trial: str | None = None) -> CalibrationPages:
+    """Write the page of every calibration the selection uses (:func:`calibration_sets`);
+    one that cannot be read is logged and listed, the others go on."""
+    out = CalibrationPages()
+    for cs in calibration_sets(project, session, trial):
+        try:
+            path = calibration_page_path(cs, reports_dir(project))
+            out.made[cs.key] = (path, calibration_page(cs, path))
+        except PosekitError as exc:
+            log.error("report %s: %s", cs.key, exc)
+            out.failed[cs.key] = str(exc)
+    return out
+
+
 def run_reports(project: Project, session: str | None = None, trial: str | None = None,
                 progress: bool = True, workers: int = 1) -> ReportRun:
-    """Write the report of every selected trial that has 3D, ``workers`` trials at a
-    time, then the index. A trial that fails is logged and listed on the index; the
-    others go on. The pages do not depend on ``workers``."""
+    """Write the page of every calibration the selection uses, then the report of every
+    selected trial that has 3D, ``workers`` trials at a time, then the index. A trial
+    or calibration that fails is logged and listed on the index; the others go on. The
+    pages do not depend on ``workers``."""
+    calibrations = calibration_pages(project, session, trial)
     heads: dict[str, tuple[Path, dict[str, Any]]] = {}
     failed: dict[str, str] = {}
     trials = project.trials(session, trial)
@@ -415,5 +404,6 @@ def run_reports(project: Project, session: str | None = None, trial: str | None 
             failed[tr.key] = made
         else:
             heads[tr.key] = made
-    index = write_index(project, heads, failed)
-    return ReportRun(index, {k: p for k, (p, _) in heads.items()}, failed)
+    index = write_index(project, heads, failed, calibrations)
+    return ReportRun(index, {k: p for k, (p, _) in heads.items()}, failed,
+                     {k: p for k, (p, _) in calibrations.made.items()}, calibrations.failed)

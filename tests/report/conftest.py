@@ -51,3 +51,20 @@ def _build(root: Path) -> Trial:
 def example_trial(tmp_path_factory: pytest.TempPathFactory) -> Trial:
     """The example project's one trial (``session1/squat``) with 2D, sync, 3D and angles."""
     return _build(tmp_path_factory.mktemp("report") / "example")
+
+
+@pytest.fixture(scope="session")
+def calibrated_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project's config and calibration recordings only (no trial yet),
+    calibrated by ``posekit calibrate`` (about 10 s): a calibration with its report."""
+    from click.testing import CliRunner
+
+    from posekit.cli.main import cli
+
+    root = tmp_path_factory.mktemp("calibrated") / "study"
+    root.mkdir()
+    shutil.copy(EXAMPLE / "config.toml", root / "config.toml")
+    shutil.copytree(EXAMPLE / "calibration", root / "calibration")
+    res = CliRunner().invoke(cli, ["-q", "calibrate", "-p", str(root)])
+    assert res.exit_code == 0, res.output
+    return root

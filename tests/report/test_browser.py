@@ -7,9 +7,12 @@ screenshot is kept as a test artifact: in ``$POSEKIT_TEST_ARTIFACTS`` when set, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,9 +35,10 @@ def artifacts_dir() -> Path:
     return folder
 
 
-def test_report_in_headless_chromium(example_trial: Trial, tmp_path: Path) -> None:
-    page_path, _ = trial_report(example_trial)
-    problems: list[str] = []
+@contextlib.contextmanager
+def chromium_page(problems: list[str]) -> Iterator[Any]:
+    """A page of headless Chromium (1280 × 900) whose console errors and page errors go to
+    ``problems``."""
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                      args=["--no-sandbox", "--disable-gpu"])
@@ -43,38 +47,66 @@ def test_report_in_headless_chromium(example_trial: Trial, tmp_path: Path) -> No
             page.on("console", lambda m: problems.append(m.text) if m.type == "error"
                     else None)
             page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(page_path.as_uri(), wait_until="load")
-            page.wait_for_function("document.querySelector('#viewer canvas') !== null",
-                                   timeout=30_000)
-            names = page.evaluate(
-                "document.getElementById('viewer')._transitionData._frames.map(f => f.name)")
-            assert len(names) == 61
-            page.wait_for_timeout(500)
-            # the scene's area (its canvas), without the slider that moves too
-            box = page.evaluate("""() => {
-                const r = document.querySelector('#viewer .gl-container canvas')
-                    .getBoundingClientRect();
-                return {x: r.x + window.scrollX, y: r.y + window.scrollY,
-                        width: r.width, height: r.height}; }""")
-            assert box["width"] > 100 and box["height"] > 100, box
-            before = page.screenshot(clip=box, full_page=True)
-            page.evaluate("n => Plotly.animate('viewer', [n], {frame: {duration: 0, "
-                          "redraw: true}, transition: {duration: 0}, mode: 'immediate'})",
-                          names[len(names) // 2])
-            page.wait_for_timeout(500)
-            after = page.screenshot(clip=box, full_page=True)
-            # a window squeezed to (almost) no width, as a browser may report for a moment
-            # (it once happened under a full test run's load): plotly.js must not be handed
-            # negative sizes, which it logs as console errors
-            page.set_viewport_size({"width": 1, "height": 900})
-            page.wait_for_timeout(500)
-            page.set_viewport_size({"width": 1280, "height": 900})
-            page.wait_for_timeout(500)
-            shot = tmp_path / "report-squat.png"
-            page.screenshot(path=str(shot), full_page=True)
+            yield page
         finally:
             browser.close()
+
+
+def test_report_in_headless_chromium(example_trial: Trial, tmp_path: Path) -> None:
+    page_path, _ = trial_report(example_trial)
+    problems: list[str] = []
+    with chromium_page(problems) as page:
+        page.goto(page_path.as_uri(), wait_until="load")
+        page.wait_for_function("document.querySelector('#viewer canvas') !== null",
+                               timeout=30_000)
+        names = page.evaluate(
+            "document.getElementById('viewer')._transitionData._frames.map(f => f.name)")
+        assert len(names) == 61
+        page.wait_for_timeout(500)
+        # the scene's area (its canvas), without the slider that moves too
+        box = page.evaluate("""() => {
+            const r = document.querySelector('#viewer .gl-container canvas')
+                .getBoundingClientRect();
+            return {x: r.x + window.scrollX, y: r.y + window.scrollY,
+                    width: r.width, height: r.height}; }""")
+        assert box["width"] > 100 and box["height"] > 100, box
+        before = page.screenshot(clip=box, full_page=True)
+        page.evaluate("n => Plotly.animate('viewer', [n], {frame: {duration: 0, "
+                      "redraw: true}, transition: {duration: 0}, mode: 'immediate'})",
+                      names[len(names) // 2])
+        page.wait_for_timeout(500)
+        after = page.screenshot(clip=box, full_page=True)
+        # a window squeezed to (almost) no width, as a browser may report for a moment
+        # (it once happened under a full test run's load): plotly.js must not be handed
+        # negative sizes, which it logs as console errors
+        page.set_viewport_size({"width": 1, "height": 900})
+        page.wait_for_timeout(500)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.wait_for_timeout(500)
+        shot = tmp_path / "report-squat.png"
+        page.screenshot(path=str(shot), full_page=True)
     assert not problems, problems
     assert before != after, "the 3D viewer's canvas did not change between two frames"
+    assert shot.stat().st_size > 10_000
+    shutil.copy(shot, artifacts_dir() / shot.name)
+
+
+def test_calibration_page_in_headless_chromium(calibrated_project: Path, tmp_path: Path
+                                               ) -> None:
+    """The calibration's page loads without console errors and draws both figures."""
+    from posekit.project.layout import Project
+    from posekit.report.html import calibration_pages
+
+    made = calibration_pages(Project.open(calibrated_project))
+    page_path, _ = made.made["calibration"]
+    problems: list[str] = []
+    with chromium_page(problems) as page:
+        page.goto(page_path.as_uri(), wait_until="load")
+        for div in ("calibration-errors", "top-view"):
+            page.wait_for_function(f"document.querySelector('#{div} .main-svg') !== null",
+                                   timeout=30_000)
+        shot = tmp_path / "calibration-report.png"
+        page.screenshot(path=str(shot), full_page=True)
+    assert not problems, problems
     assert shot.stat().st_size > 10_000
     shutil.copy(shot, artifacts_dir() / shot.name)

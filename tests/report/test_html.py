@@ -211,3 +211,77 @@ def test_the_calibration_section_shows_how_much_of_each_image_the_board_reached(
     assert "<tr><td>cam2</td><td>–</td><td>–</td><td>–</td></tr>" in text
     assert _coverage_table({"cameras": {"cam1": {"reprojection_median_px": 0.1}}},
                            quality) == ""
+
+
+def test_a_calibration_gets_a_page_and_a_row_on_the_index_before_any_trial(
+        calibrated_project: Path, tmp_path: Path) -> None:
+    """A project with a calibration and no trial yet: `posekit report` writes the
+    calibration's page (warnings, every camera's figures, the board check, the coverage
+    image, the cameras from above) and an index that lists it and says there is no trial."""
+    root = tmp_path / "study"
+    shutil.copytree(calibrated_project, root)
+    res = CliRunner().invoke(cli, ["report", "-p", str(root)])
+    assert res.exit_code == 0, res.output
+    page_path = root / "reports" / "calibration-report.html"
+    assert f"calibration: {page_path}" in res.output
+    text = page_path.read_text()
+    report = json.loads((root / "calibration" / "calibration_report.json").read_text())
+    assert text.count("<script>/**") == 1  # plotly.js inlined once
+    assert "None: posekit calibrate did not warn about this calibration." in text
+    assert "World frame: camera 1 (cam1) at the origin" in text
+    for cam, q in report["cameras"].items():
+        row = re.search(rf"<tr><td>{cam}</td><td>(\d+)×(\d+)</td>(.*?)</tr>", text)
+        assert row is not None, cam
+        assert [int(row[1]), int(row[2])] == q["size"]
+        cells = re.findall(r"<td>([^<]*)</td>", row[3])
+        assert cells[-3:] == [f"{100 * q['image_coverage']:.0f} %",
+                              f"{q['reprojection_median_px']:.3g}",
+                              f"{q['reprojection_p95_px']:.3g}"]
+    assert f"({report['board_distance']['pairs']} pairs)" in text
+    assert '<img alt="calibration coverage" src="data:image/png;base64,' in text
+    for div in ("calibration-errors", "top-view"):
+        assert f'id="{div}"' in text
+    index = (root / "reports" / "index.html").read_text()
+    worst = max(q["reprojection_median_px"] for q in report["cameras"].values())
+    least = min(q["image_coverage"] for q in report["cameras"].values())
+    assert ('<tr><td><a href="calibration-report.html">calibration</a></td><td>3</td>'
+            f"<td>posekit calibrate</td><td>{worst:.3g}</td><td>{100 * least:.0f} %</td>") in index
+    assert "No trial selected" in index and "posekit run-all" in index
+
+
+def test_a_calibration_page_says_when_its_report_is_missing_or_stale(
+        calibrated_project: Path, tmp_path: Path) -> None:
+    """A calibration.toml newer than its report: the report describes another
+    calibration and is not shown; an imported one (no report): the lens table only."""
+    import os
+
+    root = tmp_path / "study"
+    shutil.copytree(calibrated_project, root)
+    calibration = root / "calibration" / "calibration.toml"
+    later = calibration.stat().st_mtime + 60
+    os.utime(calibration, (later, later))
+    res = CliRunner().invoke(cli, ["report", "-p", str(root)])
+    assert res.exit_code == 0, res.output
+    text = (root / "reports" / "calibration-report.html").read_text()
+    assert "is older than it and describes an earlier calibration" in text
+    assert "reprojection median" not in text and 'id="top-view"' in text
+    source = tmp_path / "elsewhere.toml"
+    shutil.copy(calibration, source)
+    for args in (["calibrate", "import", str(source), "--overwrite"], ["report"]):
+        res = CliRunner().invoke(cli, [*args, "-p", str(root)])
+        assert res.exit_code == 0, res.output
+    text = (root / "reports" / "calibration-report.html").read_text()
+    assert "Imported (or its report was removed)" in text
+    assert re.search(r"<tr><td>cam1</td><td>1920×1080</td><td>\d+\.\d</td>", text)
+    index = (root / "reports" / "index.html").read_text()
+    assert ('<td>imported</td><td>–</td><td>–</td><td>–</td><td>–</td></tr>') in index
+
+
+def test_a_trial_page_links_its_calibration_s_page(example_trial: Trial) -> None:
+    root = example_trial.session.project.root
+    res = CliRunner().invoke(cli, ["report", "-p", str(root)])
+    assert res.exit_code == 0, res.output
+    text = report_path(example_trial).read_text()
+    assert ('All of this calibration\'s figures, for every camera: <a href="../'
+            'calibration-report.html">calibration</a>.') in text
+    assert (reports_dir(Project.open(root)) / "calibration-report.html").is_file()

@@ -1,0 +1,71 @@
+"""The pieces every ``posekit report`` page is made of: one style, the page frame, tables,
+embedded PNGs and plotly figures (plotly.js inlined once per page, so pages work offline)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.io as pio
+
+#: the page's style; figures keep at least a phone's width (320 px), so that a window
+#: squeezed to almost nothing (or a browser reporting a width of 0 for a moment) scrolls
+#: instead of giving plotly.js negative sizes, which it logs as console errors
+STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;
+color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;
+padding:.2em .6em;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}img{max-width:100%}
+h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#666}
+.warn{color:#b00020}ul.warn li{margin:.3em 0}.ok{color:#1b7a2f}
+.plotly-graph-div{min-width:320px}"""
+
+
+def page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+            f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
+
+
+def img(path: Path, alt: str, missing: str | None = None) -> str:
+    """``path`` embedded as an image; when it does not exist, a note: ``missing`` (why it
+    is not there), or that it was not found."""
+    if not path.is_file():
+        why = missing or f"{path.name} not found."
+        return f"<p class=\"note\">{html.escape(why)}</p>"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"<img alt=\"{html.escape(alt)}\" src=\"data:image/png;base64,{data}\">"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "–" if not np.isfinite(v) else f"{v:.3g}"
+        return "–" if v is None else html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+class Figures:
+    """Figures of one page: plotly.js goes inline with the first one only."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, fig: Any, name: str) -> str:
+        self.count += 1
+        # plain-dict figures (the 3D viewer) are built valid; plotly's own are validated
+        out: str = pio.to_html(fig, full_html=False, include_plotlyjs=self.count == 1,
+                               div_id=name, auto_play=False, validate=False,
+                               config={"displaylogo": False, "responsive": True})
+        return out
+
+
+def percent(share: Any) -> str | None:
+    return None if share is None else f"{100 * float(share):.1f} %"
