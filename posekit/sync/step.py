@@ -166,6 +166,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
                  trial.key)
     for cam, value in fixed.items():
         offsets[cam], confidence[cam] = value, 1.0
+    before = len(warnings)
     for cam in cams:
         if cam in fixed:
             continue
@@ -180,6 +181,10 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
                             + _low_confidence_reason(
                                 cam, offsets[cam], rivals, between, still, seen[0],
                                 est.movement, shared_seconds(poses, offsets, seen[0], cam, fps)))
+    hint = _hardware_sync_hint({c: offsets[c] for c in seen if c not in fixed}, subframe,
+                               warned=len(warnings) > before)
+    if hint:
+        warnings.append(hint)
     record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
                   confidence={c: round(float(v), 3) for c, v in confidence.items()},
                   frames={c: p.n_frames for c, p in poses.items()})
@@ -190,6 +195,24 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
         if subframe_se:  # their standard errors (jackknife), where there is one
             record["subframe_se"] = subframe_se
     return {c: est.signals.get(c, np.full(p.n_frames, np.nan)) for c, p in poses.items()}
+
+
+def _hardware_sync_hint(offsets: Mapping[str, int], subframe: Mapping[str, float],
+                        warned: bool) -> str | None:
+    """When cameras were ``warned`` about and every estimated offset (and sub-frame
+    offset) is within a frame of 0, the note that cameras synchronised in hardware need no
+    estimate: the warnings then say only that the estimate cannot settle what the
+    recording already fixed."""
+    if not warned or len(offsets) < 2:
+        return None
+    if any(abs(v) > 1 for v in offsets.values()) or any(abs(v) > 1 for v in subframe.values()):
+        return None
+    listed = ", ".join(f"{c} {v:+d}" for c, v in offsets.items())
+    return (f"every offset is within a frame of 0 ({listed}): if these cameras are "
+            "synchronised in hardware (a shared trigger, genlock or timecode), the offsets "
+            "need no estimate and the warnings above do not apply; set [sync] enabled = "
+            "false in the trial's, session's or project's config.toml, and the 3D uses the "
+            "frames as recorded")
 
 
 def offset_certainty(motion: MotionSync, geo: GeometrySync, cameras: Sequence[str]

@@ -587,3 +587,33 @@ def test_cameras_out_of_step_by_part_of_a_frame(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     quality = json.loads((root / "s1" / "pose-3d" / "t.quality.json").read_text())
     assert quality["subframe"] == {c: round(sub[c] - offsets[c], 4) for c in fractions}
+
+
+def test_cameras_within_a_frame_of_each_other_are_told_about_hardware_sync(
+        tmp_path: Path) -> None:
+    """Filmed at 60 fps with cam2 one frame late and kept at 30 fps: cam2 is half a frame
+    out, which no whole frame fits, and is warned about; since every offset is within a
+    frame of 0, one more line says that hardware-synchronised cameras need no estimate and
+    how to turn it off. Cameras far apart get no such line
+    (``test_a_camera_half_a_frame_out_is_warned_about_as_such``)."""
+    fast = make_sync_trial(n_cams=3, fps=60.0, duration=12.0, seed=2,
+                           offsets={"cam2": 1, "cam3": 0})
+    halved = {c: Pose2D(p.keypoints, p.xy[::2], p.likelihood[::2], p.scorer,
+                        None if p.frame_times is None else p.frame_times[::2],
+                        dict(p.metadata))
+              for c, p in fast.poses.items()}
+    trial = dataclasses.replace(fast, poses=halved, fps=30.0,
+                                offsets={"cam1": 0, "cam2": 0, "cam3": 0})
+    root = _synced_project(tmp_path, trial)
+    record = toml.loads((root / "s1" / "sync" / "t.toml").read_text())
+    warnings = record["warnings"]
+    assert warnings[0].startswith("cam2: offset"), warnings
+    assert "between whole frames" in warnings[0]
+    found = record["offsets"]
+    assert warnings[-1] == (
+        f"every offset is within a frame of 0 (cam1 +0, cam2 {found['cam2']:+d}, cam3 +0): "
+        "if these cameras are synchronised in hardware (a shared trigger, genlock or "
+        "timecode), the offsets need no estimate and the warnings above do not apply; set "
+        "[sync] enabled = false in the trial's, session's or project's config.toml, and the "
+        "3D uses the frames as recorded")
+    assert len(warnings) == 2
