@@ -21,8 +21,8 @@ from posekit.calibration.report import REPORT_FILES, read_report
 from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.io.atomic import write_text_atomic
-from posekit.project.layout import Project
-from posekit.project.steps import CalibrationSet
+from posekit.project.layout import Project, natural_key
+from posekit.project.steps import CalibrationSet, calibration_set
 from posekit.report import figures
 from posekit.report.page import Figures, img, page, table
 
@@ -38,18 +38,18 @@ def calibration_page_path(cs: CalibrationSet, reports: Path) -> Path:
 
 def calibration_sets(project: Project, session: str | None = None,
                      trial: str | None = None) -> list[CalibrationSet]:
-    """The calibrations to report: those below ``session`` (a pattern, as for
-    :meth:`~posekit.project.layout.Project.trials`) that have a ``calibration.toml``;
-    with ``trial``, only those that the selected trials use."""
-    from posekit.project.steps import calibration_set
-
-    if trial is not None:
-        used = {cs.owner: cs for t in project.trials(session, trial)
-                if (cs := calibration_set(t)) is not None}
-        sets = list(used.values())
-    else:
-        sets = [CalibrationSet(project, owner) for owner in project.calibration_owners(session)]
-    return [cs for cs in sets if cs.output.is_file()]
+    """The calibrations to report, those with a ``calibration.toml``: the ones the
+    selected trials use (``session`` and ``trial``: patterns, as for
+    :meth:`~posekit.project.layout.Project.trials`) and, without ``trial``, every one below
+    ``session`` too, with or without trials yet."""
+    found = {cs.owner: cs for t in project.trials(session, trial)
+             if (cs := calibration_set(t)) is not None}
+    if trial is None:
+        for owner in project.calibration_owners(session):
+            found.setdefault(owner, CalibrationSet(project, owner))
+    ordered = sorted(found.values(),
+                     key=lambda cs: (len(cs.owner.parts), natural_key(cs.owner.as_posix())))
+    return [cs for cs in ordered if cs.output.is_file()]
 
 
 def _number(value: Any, digits: str = ".3g") -> str:

@@ -278,10 +278,14 @@ def test_a_calibration_page_says_when_its_report_is_missing_or_stale(
 
 
 def test_a_trial_page_links_its_calibration_s_page(example_trial: Trial) -> None:
+    """Also when only some sessions are reported: the project's calibration, which their
+    trials use, gets its page."""
     root = example_trial.session.project.root
-    res = CliRunner().invoke(cli, ["report", "-p", str(root)])
+    calibration_page = reports_dir(Project.open(root)) / "calibration-report.html"
+    calibration_page.unlink(missing_ok=True)
+    res = CliRunner().invoke(cli, ["report", "-p", str(root), "-s", "session1"])
     assert res.exit_code == 0, res.output
     text = report_path(example_trial).read_text()
     assert ('All of this calibration\'s figures, for every camera: <a href="../'
             'calibration-report.html">calibration</a>.') in text
-    assert (reports_dir(Project.open(root)) / "calibration-report.html").is_file()
+    assert calibration_page.is_file()
