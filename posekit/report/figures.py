@@ -199,8 +199,13 @@ def skeleton_viewer(points: FloatArray, keypoints: Sequence[str], bones: Bones,
 
 
 def up_axis(group: CameraGroup) -> int:
-    """The world axis along which the camera centres spread least: taken as vertical
-    (cameras usually stand around the subject at similar heights)."""
+    """The world axis taken as vertical for views from above: the one nearest the up
+    direction the cameras agree on (:func:`cameras_up`) when one is within 45° of it;
+    otherwise the axis along which the camera centres spread least (cameras usually
+    stand around the subject at similar heights)."""
+    up = cameras_up(group)
+    if up is not None and float(np.abs(up).max()) >= np.cos(np.radians(45.0)):
+        return int(np.argmax(np.abs(up)))
     centres = np.array([c.center for c in group])
     return int(np.argmin(centres.std(axis=0))) if len(centres) > 1 else 2
 

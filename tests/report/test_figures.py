@@ -81,3 +81,23 @@ def test_a_person_lying_down_is_shown_lying_when_the_cameras_say_where_up_is() -
     upside_down = dataclasses.replace(cam, name="cam2", rvec=cv2.Rodrigues(
         np.diag([-1.0, -1.0, 1.0]) @ cam.rotation)[0].ravel())
     assert cameras_up(CameraGroup((cam, upside_down))) is None
+
+
+def test_the_view_from_above_looks_down_the_cameras_up_direction() -> None:
+    """Three cameras in a row at different heights, all looking ahead along z (camera
+    1's frame: y down): their centres spread least along z, their viewing direction, but
+    their pictures agree that y is vertical, and the view from above looks along y."""
+    from posekit.report.figures import cameras_top_view, up_axis
+    from posekit.synthetic.rig import make_rig
+
+    cam = make_rig(1, seed=0).cameras[0]
+    row = CameraGroup(tuple(
+        dataclasses.replace(cam, name=f"cam{i + 1}", rvec=np.zeros(3),
+                            tvec=-np.array([float(i), -0.5 * i, 0.0]))
+        for i in range(3)))
+    assert int(np.argmin(np.array([c.center for c in row]).std(axis=0))) == 2
+    assert up_axis(row) == 1
+    fig = cameras_top_view(row)
+    assert fig.layout.xaxis.title.text == "x" and fig.layout.yaxis.title.text == "z"
+    # a rig around the subject with z up (make_rig) keeps z
+    assert up_axis(make_rig(4, seed=0)) == 2
