@@ -213,7 +213,7 @@ def calibration_index_table(heads: Mapping[str, tuple[str, dict[str, Any]]],
             f"<td>{'imported' if h['imported'] else 'posekit calibrate'}</td>"
             f"<td>{_number(h['worst_median_px'])}</td>"
             f"<td>{'–' if cover is None else f'{100 * float(cover):.0f} %'}</td>"
-            f"<td>{_number(h['board_error_mm'], '+.2f')}</td><td>{warned}</td></tr>")
+            f"<td>{_number(h['board_error_mm'], '+.3f')}</td><td>{warned}</td></tr>")
     for key, msg in failed.items():
         rows.append(f"<tr><td>{html.escape(key)}</td><td colspan=\"6\">failed: "
                     f"{html.escape(msg)}</td></tr>")
