@@ -25,6 +25,12 @@ Targets:
 - ``sleap``: SLEAP analysis HDF5 files; datasets removed, reshaped, retyped, ``dims``
   attributes garbled, plus byte mutations of the file.
 
+- ``calibration``: calibrations made elsewhere, as ``posekit calibrate import`` reads them:
+  an Anipose ``calibration.toml`` (TOML mutations as for configs) or a Qualisys export
+  (attribute values replaced by odd numbers and text, attributes and elements dropped,
+  byte mutations). One that loads must hold finite, positive lens numbers, write a
+  ``calibration.toml`` that reads back equal and project a point.
+
 A successful import is also written as ``.h5`` and ``.csv`` and read back, as
 ``posekit import-2d`` does.
 
@@ -48,6 +54,7 @@ import collections
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,7 +70,7 @@ import numpy as np
 
 from posekit.errors import PosekitError
 
-TARGETS = ("config", "openpose", "dlc-csv", "dlc-h5", "sleap")
+TARGETS = ("config", "openpose", "dlc-csv", "dlc-h5", "sleap", "calibration")
 Rng = np.random.Generator
 
 # --------------------------------------------------------------------------------------------
@@ -684,11 +691,123 @@ def run_sleap(rng: Rng, case_dir: Path) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Calibrations made elsewhere (`posekit calibrate import`)
+
+#: a Qualisys export of two cameras in Qualisys's conventions (sub-pixel units, a video
+#: image offset on the sensor, camera axes x right, y up, z backwards)
+QUALISYS_SEED = """<?xml version='1.0'?>
+<calibration source="fuzz" created="2026-12-07">
+<results std-dev="0.41" min-max-diff="1.2" points="2400" avg-residual="0.38"/>
+<cameras>
+<camera active="1" serial="cam01" model="Miqus Video" viewrotation="0">
+<fov_video left="8" top="16" right="1927" bottom="1095"/>
+<transform x="0.0" y="-3000.0" z="1000.0" r11="1.0" r12="0.0" r13="0.0" r21="0.0"
+ r22="0.0" r23="1.0" r31="0.0" r32="-1.0" r33="0.0"/>
+<intrinsic focallength="9.3" focalLengthU="102400" focalLengthV="102304" centerPointU="61648"
+ centerPointV="35696" skew="0" radialDistortion1="0" radialDistortion2="0"
+ radialDistortion3="0" tangentalDistortion1="0" tangentalDistortion2="0"/>
+</camera>
+<camera active="1" serial="cam02" model="Miqus Video" viewrotation="0">
+<fov_video left="0" top="0" right="1087" bottom="1919"/>
+<transform x="2500.0" y="1500.0" z="2000.0" r11="0.5" r12="-0.866" r13="0.0" r21="0.433"
+ r22="0.25" r23="0.866" r31="-0.75" r32="-0.433" r33="0.5"/>
+<intrinsic focallength="9.3" focalLengthU="107200" focalLengthV="107136" centerPointU="34816"
+ centerPointV="61440" skew="0" radialDistortion1="-0.05" radialDistortion2="0.1"
+ radialDistortion3="0.01" tangentalDistortion1="0.001" tangentalDistortion2="-0.002"/>
+</camera>
+</cameras>
+</calibration>
+"""
+
+XML_VALUES = [b"", b"nan", b"inf", b"-inf", b"-1", b"0", b"1e400", b"abc", b"1,5", b"  ",
+              b"99999999999999999999999", b"-0", b"0x10", b"1e-320"]
+
+
+def mutate_xml_value(rng: Rng, data: bytes) -> bytes:
+    """An attribute's value replaced by one of :data:`XML_VALUES`."""
+    spans = [(m.start(1), m.end(1)) for m in re.finditer(rb'="([^"]*)"', data)]
+    if not spans:
+        return flip_byte(rng, data)
+    start, end = spans[int(rng.integers(len(spans)))]
+    return data[:start] + XML_VALUES[int(rng.integers(len(XML_VALUES)))] + data[end:]
+
+
+def drop_xml_attribute(rng: Rng, data: bytes) -> bytes:
+    names = list(re.finditer(rb' ([A-Za-z0-9_]+)="[^"]*"', data))
+    if not names:
+        return flip_byte(rng, data)
+    m = names[int(rng.integers(len(names)))]
+    return data[:m.start()] + data[m.end():]
+
+
+def drop_xml_element(rng: Rng, data: bytes) -> bytes:
+    tags = list(re.finditer(rb"<(fov_video|transform|intrinsic|camera|cameras)\b[^>]*/?>", data))
+    if not tags:
+        return flip_byte(rng, data)
+    m = tags[int(rng.integers(len(tags)))]
+    return data[:m.start()] + data[m.end():]
+
+
+XML_MUTATIONS = [*BYTE_MUTATIONS, mutate_xml_value, mutate_xml_value, mutate_xml_value,
+                 drop_xml_attribute, drop_xml_attribute, drop_xml_element]
+TOML_CALIBRATION_MUTATIONS = [*BYTE_MUTATIONS, typo_key, retype_value, retype_value,
+                              retype_value, move_key, add_key]
+
+
+def check_calibration(group: Any, written: Path) -> str:
+    """Invariants of an imported calibration: finite lens and pose numbers, positive focal
+    lengths and image sizes, the written calibration.toml reads back equal, and a point
+    projects without an exception."""
+    from posekit.camera.toml_io import load_calibration
+
+    if len(group) == 0:
+        raise FuzzFinding("invalid-output", "a calibration without cameras")
+    for cam in group:
+        numbers = np.concatenate([np.ravel(cam.matrix), np.ravel(cam.dist),
+                                  np.ravel(cam.rvec), np.ravel(cam.tvec)])
+        if not np.isfinite(numbers).all():
+            raise FuzzFinding("invalid-output", f"{cam.name}: a number is not finite")
+        if not (cam.matrix[0, 0] > 0 and cam.matrix[1, 1] > 0):
+            raise FuzzFinding("invalid-output", f"{cam.name}: focal length not positive")
+        if not (len(cam.size) == 2 and all(int(v) > 0 for v in cam.size)):
+            raise FuzzFinding("invalid-output", f"{cam.name}: image size {cam.size}")
+    back = load_calibration(written)
+    if back.names != group.names or not all(
+            np.allclose(a.matrix, b.matrix) and np.allclose(a.tvec, b.tvec)
+            for a, b in zip(back, group, strict=True)):
+        raise FuzzFinding("roundtrip", "the written calibration.toml does not read back equal")
+    group.project(np.zeros((1, 3)))
+    return "ok"
+
+
+def run_calibration(rng: Rng, case_dir: Path) -> str:
+    """A mutated Anipose ``calibration.toml`` or Qualisys export through ``posekit
+    calibrate import`` (:func:`~posekit.calibration.imports.install_calibration`)."""
+    from posekit.calibration.imports import install_calibration
+
+    root = Path(__file__).resolve().parents[1]
+    if rng.random() < 0.5:
+        source = case_dir / "lab.toml"
+        data = (root / "example_project" / "ground-truth" / "calibration.toml").read_bytes()
+        mutations = TOML_CALIBRATION_MUTATIONS
+    else:
+        source = case_dir / ("lab.qca.txt" if rng.random() < 0.7 else "lab.xml")
+        data = QUALISYS_SEED.encode()
+        mutations = XML_MUTATIONS
+    for _ in range(int(rng.integers(1, 4))):
+        data = mutations[int(rng.integers(len(mutations)))](rng, data)
+    source.write_bytes(data)
+    output = case_dir / "project" / "calibration" / "calibration.toml"
+    group, _ = install_calibration(source, output)
+    return check_calibration(group, output)
+
+
+# --------------------------------------------------------------------------------------------
 # Running cases
 
 RUNNERS: dict[str, Callable[[Rng, Path], str]] = {
     "config": run_config, "openpose": run_openpose, "dlc-csv": run_dlc_csv,
-    "dlc-h5": run_dlc_h5, "sleap": run_sleap,
+    "dlc-h5": run_dlc_h5, "sleap": run_sleap, "calibration": run_calibration,
 }
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import toml
 from numpy.typing import NDArray
 
 if sys.version_info >= (3, 11):
@@ -25,7 +24,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from posekit.camera.model import Camera, CameraGroup
 from posekit.errors import CalibrationError
-from posekit.io.atomic import write_text_atomic
+from posekit.io.tomlfile import plain, write_toml_atomic
 
 _CAM_KEY = re.compile(r"^cam_(\d+)$")
 #: What a bad calibration file's message ends with.
@@ -37,19 +36,6 @@ FIX = ("correct that value, or make the file again (`posekit calibrate --overwri
 PINHOLE_DIST = (4, 5, 8, 12, 14)
 FISHEYE_DIST = (4,)
 _CAMERA_KEYS = ("name", "size", "matrix", "distortions", "rotation", "translation")
-
-
-def _plain(value: Any) -> Any:
-    """Convert numpy scalars and arrays to plain Python for the TOML writer."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _numbers(value: Any) -> NDArray[np.float64] | None:
@@ -202,9 +188,10 @@ def calibration_to_dict(group: CameraGroup) -> dict[str, Any]:
     out: dict[str, Any] = {f"cam_{i}": cam.to_dict() for i, cam in enumerate(group)}
     if group.metadata:
         out["metadata"] = dict(group.metadata)
-    return _plain(out)
+    result: dict[str, Any] = plain(out)
+    return result
 
 
 def save_calibration(group: CameraGroup, path: str | os.PathLike[str]) -> Path:
     """Write ``group`` as an Anipose ``calibration.toml`` atomically."""
-    return write_text_atomic(path, toml.dumps(calibration_to_dict(group)))
+    return write_toml_atomic(path, calibration_to_dict(group))

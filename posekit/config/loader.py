@@ -31,9 +31,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from pydantic import BaseModel, ValidationError
 
-from posekit.config.dump import to_toml
 from posekit.config.schema import Config
 from posekit.errors import ConfigError
+from posekit.io.tomlfile import to_toml
 
 _AT_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 _SCALAR_TYPES = {"int_type", "int_from_float", "float_type", "bool_type", "string_type",

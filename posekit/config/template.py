@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import toml
 from pydantic import BaseModel
 
 from posekit.config.schema import DEFAULT_ANGLES, Config
+from posekit.io.tomlfile import to_toml
 
 HEADER = """\
 # posekit configuration.
@@ -49,7 +49,7 @@ EXAMPLES: dict[str, str] = {
 
 
 def _value(key: str, value: Any) -> str:
-    return toml.dumps({key: value}).strip()
+    return to_toml({key: value}).strip()
 
 
 def _field_lines(model: type[BaseModel], defaults: BaseModel) -> tuple[list[str], list[str]]:

@@ -18,10 +18,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-import toml
-
 from posekit.config import Config, load_config
 from posekit.errors import ProjectError
+from posekit.io.tomlfile import read_toml_file
 from posekit.project.layout import Project, Trial, natural_key, split_camera, video_extensions
 
 log = logging.getLogger(__name__)
@@ -561,10 +560,10 @@ def _recorded_cameras(path: Path, table: str) -> list[str] | None:
     """The camera names of ``table`` in a step's record ``path`` (a sync TOML or a
     quality JSON); None when the file or the table cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix == ".json" else toml.loads(text)
+        data = (json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json"
+                else read_toml_file(path))
         names = data[table]
-    except (OSError, ValueError, KeyError, TypeError, toml.TomlDecodeError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
     return [str(n) for n in names] if isinstance(names, dict) else None
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import toml
 from numpy.typing import NDArray
 
 from posekit.calibration.board import UNITS_PER_M
 from posekit.config.schema import Config
 from posekit.errors import PosekitError
+from posekit.io.tomlfile import read_toml_file
 from posekit.pose2d.detectors import smoothed_2d
 from posekit.pose2d.table import read_pose2d, read_pose2d_header
 from posekit.project.layout import Trial
@@ -162,8 +162,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     """A TOML output's content, or {} when it is missing or unreadable (the report shows
     what it can)."""
     try:
-        return dict(toml.load(str(path)))
-    except (OSError, toml.TomlDecodeError):
+        return read_toml_file(path)
+    except (OSError, ValueError):
         return {}
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import toml
 
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError, ProjectError
 from posekit.io.atomic import write_figure_atomic, write_text_atomic
+from posekit.io.tomlfile import read_toml_file, toml_text
 from posekit.pose2d.table import Pose2D
 from posekit.project.layout import Trial
 from posekit.project.steps import (
@@ -51,11 +51,10 @@ def _sync_table(path: str | Path, table: str, cast: Callable[[Any], Any],
     when it is not ``required`` and absent); a :class:`PosekitError` naming the file when
     it cannot be read as one."""
     try:
-        data = toml.load(str(path))
+        data = read_toml_file(path)
         values = data[table] if required else data.get(table, {})
         return {str(k): cast(v) for k, v in values.items()}
-    except (OSError, KeyError, ValueError, TypeError, AttributeError,
-            toml.TomlDecodeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise PosekitError(f"{path}: not a posekit sync file ({exc})") from None
 
 
@@ -347,7 +346,7 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
         record["warnings"] = warnings
         for w in warnings:
             log.warning("%s: %s", trial.key, w)
-    text = f"# posekit sync: {CONVENTION}\n" + toml.dumps(record)
+    text = toml_text(record, header=f"# posekit sync: {CONVENTION}\n")
     with all_or_nothing() as written:
         if signals is not None:
             plot = sync_path(trial).with_suffix(".png")

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from posekit.config import Config, dump_config, load_config
-from posekit.config.dump import to_toml
 from posekit.config.schema import SkeletonSpec
+from posekit.io.tomlfile import to_toml
 
 if sys.version_info >= (3, 11):
     import tomllib
