@@ -732,20 +732,21 @@ def mutate_xml_value(rng: Rng, data: bytes) -> bytes:
     return data[:start] + XML_VALUES[int(rng.integers(len(XML_VALUES)))] + data[end:]
 
 
-def drop_xml_attribute(rng: Rng, data: bytes) -> bytes:
-    names = list(re.finditer(rb' ([A-Za-z0-9_]+)="[^"]*"', data))
-    if not names:
+def _drop_one(rng: Rng, data: bytes, pattern: bytes) -> bytes:
+    """``data`` without one match of ``pattern`` (a byte flip when there is none)."""
+    found = list(re.finditer(pattern, data))
+    if not found:
         return flip_byte(rng, data)
-    m = names[int(rng.integers(len(names)))]
+    m = found[int(rng.integers(len(found)))]
     return data[:m.start()] + data[m.end():]
+
+
+def drop_xml_attribute(rng: Rng, data: bytes) -> bytes:
+    return _drop_one(rng, data, rb' ([A-Za-z0-9_]+)="[^"]*"')
 
 
 def drop_xml_element(rng: Rng, data: bytes) -> bytes:
-    tags = list(re.finditer(rb"<(fov_video|transform|intrinsic|camera|cameras)\b[^>]*/?>", data))
-    if not tags:
-        return flip_byte(rng, data)
-    m = tags[int(rng.integers(len(tags)))]
-    return data[:m.start()] + data[m.end():]
+    return _drop_one(rng, data, rb"<(fov_video|transform|intrinsic|camera|cameras)\b[^>]*/?>")
 
 
 XML_MUTATIONS = [*BYTE_MUTATIONS, mutate_xml_value, mutate_xml_value, mutate_xml_value,
