@@ -165,7 +165,7 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
                  trial.key)
     for cam, value in fixed.items():
         offsets[cam], confidence[cam] = value, 1.0
-    before = len(warnings)
+    doubted = []  # cameras that saw the person, warned about for low confidence
     for cam in cams:
         if cam in fixed:
             continue
@@ -175,13 +175,14 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
                 f": offset {offsets[cam]} has low confidence (0.00); check that camera's "
                 f"video, or set [sync] offsets.{cam}")
         elif confidence[cam] < LOW_CONFIDENCE:
+            doubted.append(cam)
             warnings.append(f"{cam}: offset {offsets[cam]} has low confidence "
                             f"({confidence[cam]:.2f}): "
                             + _low_confidence_reason(
                                 cam, offsets[cam], rivals, between, still, seen[0],
                                 est.movement, shared_seconds(poses, offsets, seen[0], cam, fps)))
     hint = _hardware_sync_hint({c: offsets[c] for c in seen if c not in fixed}, subframe,
-                               warned=len(warnings) > before)
+                               warned=bool(doubted))
     if hint:
         warnings.append(hint)
     record.update(method=method, fps=fps, max_lag_s=cfg.max_lag_s, offsets=offsets,
@@ -198,9 +199,9 @@ def _estimate(trial: Trial, poses: Mapping[str, Pose2D], fixed: Mapping[str, int
 
 def _hardware_sync_hint(offsets: Mapping[str, int], subframe: Mapping[str, float],
                         warned: bool) -> str | None:
-    """When cameras were ``warned`` about and every estimated offset (and sub-frame
-    offset) is within a frame of 0, the note that cameras synchronised in hardware need no
-    estimate: the warnings then say only that the estimate cannot settle what the
+    """When cameras were ``warned`` about for low confidence and every estimated offset (and
+    sub-frame offset) is within a frame of 0, the note that cameras synchronised in hardware
+    need no estimate: those warnings then say only that the estimate cannot settle what the
     recording already fixed."""
     if not warned or len(offsets) < 2:
         return None
@@ -209,9 +210,9 @@ def _hardware_sync_hint(offsets: Mapping[str, int], subframe: Mapping[str, float
     listed = ", ".join(f"{c} {v:+d}" for c, v in offsets.items())
     return (f"every offset is within a frame of 0 ({listed}): if these cameras are "
             "synchronised in hardware (a shared trigger, genlock or timecode), the offsets "
-            "need no estimate and the warnings above do not apply; set [sync] enabled = "
-            "false in the trial's, session's or project's config.toml, and the 3D uses the "
-            "frames as recorded")
+            "need no estimate and the low-confidence warnings above do not apply; set [sync] "
+            "enabled = false in the trial's, session's or project's config.toml, and the 3D "
+            "uses the frames as recorded")
 
 
 def offset_certainty(motion: MotionSync, geo: GeometrySync, cameras: Sequence[str]

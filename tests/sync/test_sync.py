@@ -613,7 +613,7 @@ def test_cameras_within_a_frame_of_each_other_are_told_about_hardware_sync(
     assert warnings[-1] == (
         f"every offset is within a frame of 0 (cam1 +0, cam2 {found['cam2']:+d}, cam3 +0): "
         "if these cameras are synchronised in hardware (a shared trigger, genlock or "
-        "timecode), the offsets need no estimate and the warnings above do not apply; set "
-        "[sync] enabled = false in the trial's, session's or project's config.toml, and the "
-        "3D uses the frames as recorded")
+        "timecode), the offsets need no estimate and the low-confidence warnings above do "
+        "not apply; set [sync] enabled = false in the trial's, session's or project's "
+        "config.toml, and the 3D uses the frames as recorded")
     assert len(warnings) == 2
