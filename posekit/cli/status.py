@@ -21,7 +21,8 @@ def print_status(project_dir: Path, session: str | None, trial: str | None) -> N
     rows = project_status(trials)
     sessions = {r.session for r in rows}
     click.echo(f"Project {project.root}: {len(sessions)} session(s), {len(rows)} trial(s)")
-    used = {cs.owner for cs in filter(None, map(calibration_set, trials))}
+    used_sets = {cs.owner: cs for cs in filter(None, map(calibration_set, trials))}
+    used = set(used_sets)
     unused = [] if trial is not None else [
         CalibrationSet(project, owner) for owner in project.calibration_owners(session)
         if owner not in used]
@@ -34,12 +35,27 @@ def print_status(project_dir: Path, session: str | None, trial: str | None) -> N
                    f"(nesting = {project.config.nesting}).")
     if rows:
         _print_table(rows)
+    _print_calibration_warnings([*used_sets.values(), *unused])
     busy: dict[str, list[str]] = {}  # holder -> units
     for key, holder in held_units(project.root, unit_keys(trials, PIPELINE, unused)).items():
         busy.setdefault(holder, []).append(key)
     for holder, units in busy.items():
         click.echo(f"Now in use by another posekit command: {', '.join(units)} ({holder}); "
                    "their states may change while it runs")
+
+
+def _print_calibration_warnings(sets: list[CalibrationSet]) -> None:
+    """A line per calibration whose report holds warnings (they matter to every trial
+    that uses it), pointing to where they are."""
+    from posekit.calibration.report import REPORT_FILES, read_report
+
+    for cs in sets:
+        report, _ = read_report(cs.output) if cs.output.is_file() else (None, False)
+        count = len((report or {}).get("warnings") or [])
+        if count:
+            where = cs.output.with_name(REPORT_FILES[1])
+            click.secho(f"{cs.key}: {count} warning(s) from posekit calibrate, in {where} "
+                        "(`posekit report` shows them on the calibration's page)", fg="yellow")
 
 
 def _print_table(rows: list[StatusRow]) -> None:

@@ -21,6 +21,30 @@ def test_status_lists_every_trial_and_camera(anipose_project: Path) -> None:
         assert row.split()[2] == "A,B,C"
 
 
+def test_status_points_to_the_calibration_s_warnings(anipose_project: Path) -> None:
+    """The trials that use a calibration inherit its problems: status names the count and
+    where they are; a report older than the calibration (another calibration's) says
+    nothing."""
+    import json
+    import os
+    import shutil
+
+    folder = anipose_project / "calibration"
+    truth = Path(__file__).resolve().parents[2] / "example_project" / "ground-truth"
+    shutil.copy(truth / "calibration.toml", folder / "calibration.toml")
+    report = folder / "calibration_report.json"
+    report.write_text(json.dumps({"warnings": ["A: the board reached only 35 %", "B: ..."]}))
+    result = CliRunner().invoke(cli, ["status", "-p", str(anipose_project)])
+    assert result.exit_code == 0, result.output
+    assert (f"calibration: 2 warning(s) from posekit calibrate, in "
+            f"{folder / 'calibration_report.md'} (`posekit report` shows them on the "
+            "calibration's page)") in result.output
+    older = (folder / "calibration.toml").stat().st_mtime - 60
+    os.utime(report, (older, older))
+    result = CliRunner().invoke(cli, ["status", "-p", str(anipose_project)])
+    assert "warning(s) from posekit calibrate" not in result.output
+
+
 def test_config_error_is_a_clean_message(anipose_project: Path) -> None:
     (anipose_project / "2024-01-11" / "config.toml").write_text("[triangulation]\noptm = 1\n")
     result = CliRunner().invoke(cli, ["status", "-p", str(anipose_project)])
