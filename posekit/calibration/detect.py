@@ -66,6 +66,15 @@ class CameraDetections:
         return out
 
 
+def unreadable_image(path: Path) -> CalibrationError:
+    """The error for an image of a calibration folder that OpenCV cannot read."""
+    return CalibrationError(
+        f"{path}: cannot read this image ({path.stat().st_size} bytes: empty, damaged or "
+        "not an image); copy it again, or remove it together with the images taken at the "
+        "same moment by the other cameras (image folders are matched image by image, in "
+        "name order)")
+
+
 def source_info(source: Path) -> tuple[int, tuple[int, int]]:
     """Frame count and (width, height) of a video file or an image folder."""
     if source.is_dir():
@@ -74,7 +83,7 @@ def source_info(source: Path) -> tuple[int, tuple[int, int]]:
             raise CalibrationError(f"{source}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
         first = cv2.imread(str(files[0]))
         if first is None:
-            raise CalibrationError(f"{files[0]}: cannot read this image")
+            raise unreadable_image(files[0])
         return len(files), (int(first.shape[1]), int(first.shape[0]))
     info = probe_video(source)
     return info.n_frames, (info.width, info.height)
@@ -89,7 +98,7 @@ def iter_source(source: Path, size: tuple[int, int] | None = None
     for path in image_files(source):
         image = cv2.imread(str(path))
         if image is None:
-            raise CalibrationError(f"{path}: cannot read this image")
+            raise unreadable_image(path)
         if size is not None and (image.shape[1], image.shape[0]) != size:
             raise CalibrationError(
                 f"{path}: image is {image.shape[1]}x{image.shape[0]}, the first image of "

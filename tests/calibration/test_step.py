@@ -92,6 +92,14 @@ def test_camera_folders_of_images_are_calibration_sources(tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["-q", "calibrate", "-p", str(root)])
     assert result.exit_code == 0, result.output
     assert load_calibration(calib / "calibration.toml").names == ["cam1", "cam2", "cam3"]
+    # an image that cannot be read (a copy that failed) is named, with what to do
+    empty = calib / "cam2" / "frame7.png"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(cli, ["-q", "calibrate", "-p", str(root), "--overwrite"])
+    assert result.exit_code == 1
+    assert (f"{empty}: cannot read this image (0 bytes: empty, damaged or not an image); "
+            "copy it again, or remove it together with the images taken at the same moment "
+            "by the other cameras") in " ".join(result.output.split())
 
 
 def test_one_camera_is_a_clear_error(tmp_path: Path) -> None:
