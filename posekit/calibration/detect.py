@@ -66,6 +66,21 @@ class CameraDetections:
         return out
 
 
+def _jpeg_cut_short(path: Path) -> bool:
+    """Whether ``path`` is a JPEG file without its end-of-image marker (a copy that
+    stopped early), which OpenCV still decodes, grey from where the data ends. Zero
+    bytes after the marker, which some cameras write, are allowed."""
+    if path.suffix.lower() not in (".jpg", ".jpeg"):
+        return False
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 4096))
+            tail = handle.read()
+    except OSError:
+        return False
+    return not tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+
+
 def unreadable_image(path: Path) -> CalibrationError:
     """The error for an image of a calibration folder that OpenCV cannot read."""
     return CalibrationError(
@@ -99,6 +114,10 @@ def iter_source(source: Path, size: tuple[int, int] | None = None
         image = cv2.imread(str(path))
         if image is None:
             raise unreadable_image(path)
+        if _jpeg_cut_short(path):
+            log.warning("%s: this JPEG image is cut short (no end-of-image marker), so its "
+                        "lower part is missing (grey) and no corner is found there; copy it "
+                        "again from the camera or its backup", path)
         if size is not None and (image.shape[1], image.shape[0]) != size:
             raise CalibrationError(
                 f"{path}: image is {image.shape[1]}x{image.shape[0]}, the first image of "
