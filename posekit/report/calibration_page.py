@@ -170,6 +170,15 @@ def calibration_page(cs: CalibrationSet, out: Path) -> dict[str, Any]:
                   f"Bundle adjustment: {bundle.get('iterations', '?')} iterations, "
                   f"{bundle.get('views', '?')} views, {bundle.get('rejected_corners', '?')} "
                   "corners rejected"]
+        offsets = report.get("video_offsets") or {}
+        if any(offsets.values()):
+            listed = ", ".join(f"{c} {int(v):+d}" for c, v in offsets.items())
+            facts.append(f"The calibration recordings were not started together; frame "
+                         f"offsets found from the board's motion (frame i of a camera is "
+                         f"frame i + offset of the first): {listed}")
+        elif offsets:
+            facts.append("The calibration recordings start together (frame offsets all 0, "
+                         "from the board's motion)")
         if report.get("seconds") is not None:
             facts.append(f"Made in {_number(report['seconds'], '.0f')} s")
     else:

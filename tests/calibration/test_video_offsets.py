@@ -4,6 +4,7 @@ exact ground truth; synchronised videos are left as they are."""
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import shutil
@@ -86,6 +87,14 @@ def test_videos_started_at_different_times_are_aligned(
     assert errors.rotation_deg.max() < 1.0 and errors.focal_pct.max() < 0.5, errors
     assert "frame offsets cam2 +20, cam3 +3" in (
         tmp_path / "auto" / "calibration" / "calibration_report.md").read_text()
+    # and on the calibration's page of `posekit report`
+    from posekit.project.layout import Project
+    from posekit.report.html import calibration_pages
+
+    page_path, _ = calibration_pages(Project.open(tmp_path / "auto")).made["calibration"]
+    assert ("frame offsets found from the board's motion (frame i of a camera is frame i + "
+            "offset of the first): cam1 +0, cam2 +20, cam3 +3") in html.unescape(
+                page_path.read_text())
     # the same videos taken as synchronised: a wrong calibration, and a warning saying so
     caplog.clear()
     with caplog.at_level(logging.WARNING):
