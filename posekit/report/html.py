@@ -346,12 +346,15 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
 
 
 def _report_or_error(trial: Trial) -> tuple[Path, dict[str, Any]] | str:
-    """:func:`trial_report`, or the message of the :class:`PosekitError` that stopped it
-    (what a worker process sends back)."""
+    """:func:`trial_report`, or the message of the :class:`PosekitError` (or any other
+    exception, named as unexpected) that stopped it (what a worker process sends back)."""
     try:
         return trial_report(trial)
     except PosekitError as exc:
         return str(exc)
+    except Exception as exc:  # an output edited by hand, or a bug: keep the others going
+        log.debug("report %s", trial.key, exc_info=True)  # the traceback, with -vv
+        return f"unexpected {type(exc).__name__}: {exc}"
 
 
 def _reports(trials: Sequence[Trial], workers: int
@@ -378,12 +381,16 @@ def calibration_pages(project: Project, session: str | None = None,
     one that cannot be read is logged and listed, the others go on."""
     out = CalibrationPages()
     for cs in calibration_sets(project, session, trial):
+        path = calibration_page_path(cs, reports_dir(project))
         try:
-            path = calibration_page_path(cs, reports_dir(project))
             out.made[cs.key] = (path, calibration_page(cs, path))
         except PosekitError as exc:
-            log.error("report %s: %s", cs.key, exc)
             out.failed[cs.key] = str(exc)
+        except Exception as exc:  # a report file edited by hand, or a bug: go on
+            log.debug("report %s", cs.key, exc_info=True)  # the traceback, with -vv
+            out.failed[cs.key] = f"unexpected {type(exc).__name__}: {exc}"
+        if cs.key in out.failed:
+            log.error("report %s: %s", cs.key, out.failed[cs.key])
     return out
 
 

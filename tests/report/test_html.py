@@ -289,3 +289,19 @@ def test_a_trial_page_links_its_calibration_s_page(example_trial: Trial) -> None
     assert ('All of this calibration\'s figures, for every camera: <a href="../'
             'calibration-report.html">calibration</a>.') in text
     assert calibration_page.is_file()
+
+
+def test_a_calibration_report_edited_into_nonsense_fails_only_its_page(
+        calibrated_project: Path, tmp_path: Path) -> None:
+    """A page that cannot be made is listed as failed, with the reason, and the command
+    exits 1 after writing the rest, not with a traceback."""
+    root = tmp_path / "study"
+    shutil.copytree(calibrated_project, root)
+    report = root / "calibration" / "calibration_report.json"
+    report.write_text(json.dumps({**json.loads(report.read_text()), "cameras": [1, 2]}))
+    res = CliRunner().invoke(cli, ["report", "-p", str(root)])
+    assert res.exit_code == 1
+    assert "FAILED calibration: unexpected AttributeError" in res.output
+    assert "1 calibration(s) without a page" in res.output
+    index = (root / "reports" / "index.html").read_text()
+    assert "<tr><td>calibration</td><td colspan=\"6\">failed: unexpected" in index
