@@ -24,7 +24,7 @@ from posekit.io.atomic import write_text_atomic
 from posekit.project.layout import Project, natural_key
 from posekit.project.steps import CalibrationSet, calibration_set
 from posekit.report import figures
-from posekit.report.page import Figures, img, page, table
+from posekit.report.page import Figures, failed_rows, img, page, percent, sections, table
 
 #: file name of a calibration's page, in the reports folder's copy of the folder that
 #: holds the calibration folder (the project root, or a session)
@@ -89,9 +89,8 @@ def _camera_table(group: CameraGroup, report: Mapping[str, Any] | None) -> str:
                           _number(k[1, 1], ".1f"), _number(k[0, 2], ".1f"),
                           _number(k[1, 2], ".1f")]
         if report is not None:
-            cover = q.get("image_coverage")
             row += [q.get("frames_with_board"), q.get("bundle_views"),
-                    None if cover is None else f"{100 * float(cover):.0f} %",
+                    percent(q.get("image_coverage"), 0),
                     _number(q.get("reprojection_median_px")),
                     _number(q.get("reprojection_p95_px"))]
         rows.append(row)
@@ -184,13 +183,13 @@ def calibration_page(cs: CalibrationSet, out: Path) -> dict[str, Any]:
     else:
         facts += [world_frame_text("", group.names[0]),
                   f"Lengths in {units or 'the source’s units'}"]
-    sections = [
+    parts = [
         ("Warnings", _warnings(cs.output, report, stale)),
         ("Summary", "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in facts) + "</ul>"),
         ("Cameras", _camera_table(group, report)),
     ]
     if report is not None:
-        sections += [
+        parts += [
             ("Reprojection error", fig(figures.calibration_errors(report), "calibration-errors")
              + _board_check(report)),
             ("Where the board was", img(cs.output.with_name(REPORT_FILES[2]),
@@ -198,11 +197,9 @@ def calibration_page(cs: CalibrationSet, out: Path) -> dict[str, Any]:
              + "<p class=\"note\">Every detected corner per camera; shaded cells of the "
                "8 × 6 grid hold none, and there the lens model is extrapolated.</p>"),
         ]
-    sections.append(("Cameras seen from above",
-                     fig(figures.cameras_top_view(group, None, units), "top-view")))
-    body = "\n".join(f"<h2 id=\"{t.lower().replace(' ', '-')}\">{html.escape(t)}</h2>\n{s}"
-                     for t, s in sections)
-    write_text_atomic(out, page(f"posekit calibration: {cs.key}", body))
+    parts.append(("Cameras seen from above",
+                  fig(figures.cameras_top_view(group, None, units), "top-view")))
+    write_text_atomic(out, page(f"posekit calibration: {cs.key}", sections(parts)))
     return calibration_headline(group, report)
 
 
@@ -213,7 +210,6 @@ def calibration_index_table(heads: Mapping[str, tuple[str, dict[str, Any]]],
     rows = []
     for key, (link, h) in heads.items():
         href = html.escape(link)
-        cover = h["least_coverage"]
         count = int(h["warnings"])
         warned = (f"<a class=\"warn\" href=\"{href}#warnings\">{count}</a>" if count
                   else ("–" if h["imported"] else "0"))
@@ -221,11 +217,9 @@ def calibration_index_table(heads: Mapping[str, tuple[str, dict[str, Any]]],
             f"<tr><td><a href=\"{href}\">{html.escape(key)}</a></td><td>{h['cameras']}</td>"
             f"<td>{'imported' if h['imported'] else 'posekit calibrate'}</td>"
             f"<td>{_number(h['worst_median_px'])}</td>"
-            f"<td>{'–' if cover is None else f'{100 * float(cover):.0f} %'}</td>"
+            f"<td>{percent(h['least_coverage'], 0) or '–'}</td>"
             f"<td>{_number(h['board_error_mm'], '+.3f')}</td><td>{warned}</td></tr>")
-    for key, msg in failed.items():
-        rows.append(f"<tr><td>{html.escape(key)}</td><td colspan=\"6\">failed: "
-                    f"{html.escape(msg)}</td></tr>")
+    rows.append(failed_rows(failed, 6))
     return ("<h2 id=\"calibrations\">Calibrations</h2><table><tr><th>calibration</th>"
             "<th>cameras</th><th>made by</th><th>worst camera's median reprojection error "
             "(px)</th><th>least image reached by the board</th><th>board-distance mean "

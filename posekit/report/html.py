@@ -15,11 +15,11 @@ import html
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -51,12 +51,13 @@ from posekit.report.data import (
     trial_warnings,
     truth_path,
 )
-from posekit.report.page import Figures, img, page, percent, table
+from posekit.report.page import Figures, failed_rows, img, page, percent, sections, table
 from posekit.sync.step import LOW_CONFIDENCE
 from posekit.triangulation.align import undo_alignment
 from posekit.triangulation.export import Points3D
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 def reports_dir(project: Project) -> Path:
     return project.root / project.config.pipeline.reports
@@ -255,7 +256,7 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
     viewer = figures.skeleton_viewer(res.data.points, res.data.keypoints, bones,
                                      res.data.fnum, res.fps, res.truth, res.units,
                                      _cameras_up(full, trial, res))
-    sections = [
+    parts = [
         ("Summary", summary),
         ("Warnings", _warnings_section(warned)),
         ("3D viewer", fig(viewer, "viewer")),
@@ -267,12 +268,10 @@ def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
         ("Joint angles", _angles_section(trial, fig)),
     ]
     if res.truth is not None:
-        sections[0] = ("Summary", summary + "<p class=\"note\">Ground truth from "
+        parts[0] = ("Summary", summary + "<p class=\"note\">Ground truth from "
                        f"{html.escape(str(truth_path(trial)))}, rigidly fitted onto the "
                        "reconstruction (the two world frames differ).</p>")
-    body = "\n".join(f"<h2 id=\"{t.lower().replace(' ', '-')}\">{html.escape(t)}</h2>\n{s}"
-                     for t, s in sections)
-    write_text_atomic(out, page(f"posekit report: {trial.key}", body))
+    write_text_atomic(out, page(f"posekit report: {trial.key}", sections(parts)))
     return out, head
 
 
@@ -317,9 +316,7 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
             f"<td>{h['cameras']}</td><td>{'–' if error is None else f'{error:.3g}'}</td>"
             f"<td>{percent(h['valid_share']) or '–'}</td><td>{html.escape(truth)}</td>"
             f"<td>{warned}</td></tr>")
-    for key, msg in failed.items():
-        rows.append(f"<tr><td>{html.escape(key)}</td><td colspan=\"6\">failed: "
-                    f"{html.escape(msg)}</td></tr>")
+    rows.append(failed_rows(failed, 6))
     parts = []
     if calibrations.made or calibrations.failed:
         links = {k: (os.path.relpath(p, root).replace(os.sep, "/"), h)
@@ -348,12 +345,19 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
 def _report_or_error(trial: Trial) -> tuple[Path, dict[str, Any]] | str:
     """:func:`trial_report`, or the message of the :class:`PosekitError` (or any other
     exception, named as unexpected) that stopped it (what a worker process sends back)."""
+    return _made_or_error(trial.key, trial_report, trial)
+
+
+def _made_or_error(key: str, make: Callable[..., T], *args: Any) -> T | str:
+    """``make(*args)``, or why it failed: the message of a :class:`PosekitError`, or any
+    other exception named as unexpected (an output edited by hand, or a bug), so that one
+    page that cannot be made does not stop the others; ``-vv`` logs its traceback."""
     try:
-        return trial_report(trial)
+        return make(*args)
     except PosekitError as exc:
         return str(exc)
-    except Exception as exc:  # an output edited by hand, or a bug: keep the others going
-        log.debug("report %s", trial.key, exc_info=True)  # the traceback, with -vv
+    except Exception as exc:
+        log.debug("report %s", key, exc_info=True)
         return f"unexpected {type(exc).__name__}: {exc}"
 
 
@@ -382,15 +386,12 @@ def calibration_pages(project: Project, session: str | None = None,
     out = CalibrationPages()
     for cs in calibration_sets(project, session, trial):
         path = calibration_page_path(cs, reports_dir(project))
-        try:
-            out.made[cs.key] = (path, calibration_page(cs, path))
-        except PosekitError as exc:
-            out.failed[cs.key] = str(exc)
-        except Exception as exc:  # a report file edited by hand, or a bug: go on
-            log.debug("report %s", cs.key, exc_info=True)  # the traceback, with -vv
-            out.failed[cs.key] = f"unexpected {type(exc).__name__}: {exc}"
-        if cs.key in out.failed:
-            log.error("report %s: %s", cs.key, out.failed[cs.key])
+        made = _made_or_error(cs.key, calibration_page, cs, path)
+        if isinstance(made, str):
+            log.error("report %s: %s", cs.key, made)
+            out.failed[cs.key] = made
+        else:
+            out.made[cs.key] = (path, made)
     return out
 
 

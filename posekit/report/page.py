@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,5 +67,20 @@ class Figures:
         return out
 
 
-def percent(share: Any) -> str | None:
-    return None if share is None else f"{100 * float(share):.1f} %"
+def percent(share: Any, digits: int = 1) -> str | None:
+    """A share (0..1) as a percentage with ``digits`` decimals; None stays None."""
+    return None if share is None else f"{100 * float(share):.{digits}f} %"
+
+
+def sections(parts: Sequence[tuple[str, str]]) -> str:
+    """The page body: each (title, html) under an ``<h2>`` whose id is the title in lower
+    case with dashes (``#triangulation-quality``), so that other pages can link to it."""
+    return "\n".join(f"<h2 id=\"{t.lower().replace(' ', '-')}\">{html.escape(t)}</h2>\n{s}"
+                     for t, s in parts)
+
+
+def failed_rows(failed: Mapping[str, str], columns: int) -> str:
+    """Index rows for pages that could not be made (key → why), spanning a table of
+    ``columns`` + 1 columns."""
+    return "".join(f"<tr><td>{html.escape(key)}</td><td colspan=\"{columns}\">failed: "
+                   f"{html.escape(msg)}</td></tr>" for key, msg in failed.items())
