@@ -10,7 +10,7 @@ from posekit.project import Project
 from posekit.project.lock import held_units
 from posekit.project.pipeline import StatusRow, project_status, unit_keys
 from posekit.project.runner import freshness
-from posekit.project.steps import PIPELINE, STEPS, CalibrationSet, calibration_set
+from posekit.project.steps import PIPELINE, STEPS, CalibrationSet, calibration_sets
 
 SYMBOLS = {"done": "done", "outdated": "outdated", "missing": "-", "no calibration": "no calib"}
 
@@ -21,11 +21,7 @@ def print_status(project_dir: Path, session: str | None, trial: str | None) -> N
     rows = project_status(trials)
     sessions = {r.session for r in rows}
     click.echo(f"Project {project.root}: {len(sessions)} session(s), {len(rows)} trial(s)")
-    used_sets = {cs.owner: cs for cs in filter(None, map(calibration_set, trials))}
-    used = set(used_sets)
-    unused = [] if trial is not None else [
-        CalibrationSet(project, owner) for owner in project.calibration_owners(session)
-        if owner not in used]
+    used, unused = calibration_sets(project, trials, session, trial)
     for cs in unused:
         state = SYMBOLS[freshness(STEPS["calibrate"], cs)]
         click.echo(f"{cs.key}: calibrate {state} (no trial uses it yet)")
@@ -35,7 +31,7 @@ def print_status(project_dir: Path, session: str | None, trial: str | None) -> N
                    f"(nesting = {project.config.nesting}).")
     if rows:
         _print_table(rows)
-    _print_calibration_warnings([*used_sets.values(), *unused])
+    _print_calibration_warnings([*used, *unused])
     busy: dict[str, list[str]] = {}  # holder -> units
     for key, holder in held_units(project.root, unit_keys(trials, PIPELINE, unused)).items():
         busy.setdefault(holder, []).append(key)
@@ -50,7 +46,7 @@ def _print_calibration_warnings(sets: list[CalibrationSet]) -> None:
     from posekit.calibration.report import REPORT_FILES, read_report
 
     for cs in sets:
-        report, _ = read_report(cs.output) if cs.output.is_file() else (None, False)
+        report, _ = read_report(cs.output)
         count = len((report or {}).get("warnings") or [])
         if count:
             where = cs.output.with_name(REPORT_FILES[1])

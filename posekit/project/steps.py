@@ -135,6 +135,19 @@ def calibration_set(trial: Trial) -> CalibrationSet | None:
     return None if owner is None else CalibrationSet(trial.session.project, owner)
 
 
+def calibration_sets(project: Project, trials: Sequence[Trial], session: str | None = None,
+                     trial: str | None = None
+                     ) -> tuple[list[CalibrationSet], list[CalibrationSet]]:
+    """The calibration sets ``trials`` use, in the order of their first trial, and, unless
+    the selection names a ``trial``, the ones below ``session`` that none of them uses (a
+    calibration made before any trial is filmed)."""
+    used = {cs.owner: cs for cs in filter(None, map(calibration_set, trials))}
+    unused = [] if trial is not None else [
+        CalibrationSet(project, owner) for owner in project.calibration_owners(session)
+        if owner not in used]
+    return list(used.values()), unused
+
+
 def no_calibration(trial: Trial) -> str:
     """Why ``trial`` has no calibration yet, where posekit looked, and what to do."""
     cs = calibration_set(trial)

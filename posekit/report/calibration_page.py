@@ -22,7 +22,7 @@ from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.io.atomic import write_text_atomic
 from posekit.project.layout import Project, natural_key
-from posekit.project.steps import CalibrationSet, calibration_set
+from posekit.project.steps import CalibrationSet, calibration_sets
 from posekit.report import figures
 from posekit.report.page import Figures, failed_rows, img, page, percent, sections, table
 
@@ -36,18 +36,15 @@ def calibration_page_path(cs: CalibrationSet, reports: Path) -> Path:
     return reports.joinpath(*cs.owner.relative_to(cs.project.root).parts) / PAGE_NAME
 
 
-def calibration_sets(project: Project, session: str | None = None,
-                     trial: str | None = None) -> list[CalibrationSet]:
+def reported_calibrations(project: Project, session: str | None = None,
+                          trial: str | None = None) -> list[CalibrationSet]:
     """The calibrations to report, those with a ``calibration.toml``: the ones the
     selected trials use (``session`` and ``trial``: patterns, as for
     :meth:`~posekit.project.layout.Project.trials`) and, without ``trial``, every one below
-    ``session`` too, with or without trials yet."""
-    found = {cs.owner: cs for t in project.trials(session, trial)
-             if (cs := calibration_set(t)) is not None}
-    if trial is None:
-        for owner in project.calibration_owners(session):
-            found.setdefault(owner, CalibrationSet(project, owner))
-    ordered = sorted(found.values(),
+    ``session`` too, with or without trials yet (:func:`calibration_sets`), from the
+    project's down."""
+    used, unused = calibration_sets(project, project.trials(session, trial), session, trial)
+    ordered = sorted([*used, *unused],
                      key=lambda cs: (len(cs.owner.parts), natural_key(cs.owner.as_posix())))
     return [cs for cs in ordered if cs.output.is_file()]
 

@@ -37,7 +37,7 @@ from posekit.report.calibration_page import (
     calibration_index_table,
     calibration_page,
     calibration_page_path,
-    calibration_sets,
+    reported_calibrations,
     stale_note,
     world_frame_text,
 )
@@ -381,10 +381,10 @@ def _reports(trials: Sequence[Trial], workers: int
 
 def calibration_pages(project: Project, session: str | None = None,
                       trial: str | None = None) -> CalibrationPages:
-    """Write the page of every calibration the selection uses (:func:`calibration_sets`);
+    """Write the page of every calibration the selection uses (:func:`reported_calibrations`);
     one that cannot be read is logged and listed, the others go on."""
     out = CalibrationPages()
-    for cs in calibration_sets(project, session, trial):
+    for cs in reported_calibrations(project, session, trial):
         path = calibration_page_path(cs, reports_dir(project))
         made = _made_or_error(cs.key, calibration_page, cs, path)
         if isinstance(made, str):

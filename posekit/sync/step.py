@@ -16,8 +16,8 @@ import numpy as np
 
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import PosekitError, ProjectError
-from posekit.io.atomic import write_figure_atomic, write_text_atomic
-from posekit.io.tomlfile import read_toml_file, toml_text
+from posekit.io.atomic import write_figure_atomic
+from posekit.io.tomlfile import read_toml_file, write_toml_atomic
 from posekit.pose2d.table import Pose2D
 from posekit.project.layout import Trial
 from posekit.project.steps import (
@@ -347,11 +347,11 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
         record["warnings"] = warnings
         for w in warnings:
             log.warning("%s: %s", trial.key, w)
-    text = toml_text(record, header=f"# posekit sync: {CONVENTION}\n")
     with all_or_nothing() as written:
         if signals is not None:
             plot = sync_path(trial).with_suffix(".png")
             _plot(plot, poses, signals, record["offsets"], record["fps"],
                   record["confidence"])
             written.append(plot)
-        return write_text_atomic(sync_path(trial), text)
+        return write_toml_atomic(sync_path(trial), record,
+                                 header=f"# posekit sync: {CONVENTION}\n")
