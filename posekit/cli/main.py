@@ -338,8 +338,12 @@ def label_3d_proj_command(project_dir: Path, session: str | None, trial: str | N
 @project_option
 @selection_options
 @jobs_option
-def report(project_dir: Path, session: str | None, trial: str | None, jobs: int | None
-           ) -> None:
+@click.option("--plotly-js", type=click.Choice(["inline", "shared"]), default=None,
+              help="inline: each page carries plotly.js (4.8 MB) and opens on its own; "
+              "shared: one plotly.min.js in the reports folder for all pages. "
+              "[default: [report] plotly_js, inline]")
+def report(project_dir: Path, session: str | None, trial: str | None, jobs: int | None,
+           plotly_js: str | None) -> None:
     """One self-contained HTML page per trial and per calibration, and an index linking
     them."""
     from posekit.project import Project
@@ -347,7 +351,8 @@ def report(project_dir: Path, session: str | None, trial: str | None, jobs: int 
 
     with domain_errors():
         project = Project.open(project_dir)
-        result = run_reports(project, session, trial, workers=_workers(project, jobs))
+        result = run_reports(project, session, trial, workers=_workers(project, jobs),
+                             plotly_js=plotly_js)
     for key, path in {**result.calibrations, **result.reports}.items():
         click.echo(f"{key}: {path}")
     click.echo(f"index: {result.index}")

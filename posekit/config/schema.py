@@ -300,6 +300,17 @@ class ComputeConfig(Section):
         return value.strip()
 
 
+class ReportConfig(Section):
+    """[report]: the HTML pages of `posekit report` (docs/report.md)."""
+
+    plotly_js: Literal["inline", "shared"] = Field(
+        "inline", description='"inline": every page carries plotly.js (about 4.8 MB) and '
+        'opens on its own, offline or mailed; "shared": one plotly.min.js in the reports '
+        "folder, which the pages load by relative path (for studies with many trials: "
+        "keep the folder together)"
+    )
+
+
 class PipelineConfig(Section):
     """[pipeline]: folder names inside each session (Anipose's names by default)."""
 
@@ -424,6 +435,7 @@ class Config(Section):
     )
     angles_filter: AnglesFilterConfig = Field(default_factory=AnglesFilterConfig)  # type: ignore[arg-type]
     compute: ComputeConfig = Field(default_factory=ComputeConfig)  # type: ignore[arg-type]
+    report: ReportConfig = Field(default_factory=ReportConfig)  # type: ignore[arg-type]
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)  # type: ignore[arg-type]
     manual_verification: ManualVerificationConfig = Field(
         default_factory=ManualVerificationConfig  # type: ignore[arg-type]

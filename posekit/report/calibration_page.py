@@ -147,14 +147,16 @@ def _warnings(calibration: Path, report: Mapping[str, Any] | None, stale: bool) 
             f"before triangulating with this calibration:</p><ul class=\"warn\">{items}</ul>")
 
 
-def calibration_page(cs: CalibrationSet, out: Path) -> dict[str, Any]:
+def calibration_page(cs: CalibrationSet, out: Path, script: str | None = None
+                     ) -> dict[str, Any]:
     """Write the page of ``cs`` to ``out``; return its :func:`calibration_headline`.
+    ``script``: where the page loads plotly.js from (relative to it); None: inline.
 
     Raises:
         PosekitError: ``calibration.toml`` cannot be read.
     """
     group = load_calibration(cs.output)
-    fig = Figures()
+    fig = Figures(script)
     report, stale = read_report(cs.output)
     units = group.metadata.get("units") or (report or {}).get("units") or ""
     facts = [f"File: {cs.output}", f"Cameras: {len(group)} ({', '.join(group.names)})"]

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from posekit.calibration.report import read_report
 from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
-from posekit.errors import PosekitError
+from posekit.errors import ConfigError, PosekitError
 from posekit.io.atomic import write_text_atomic
 from posekit.project.layout import Project, Trial
 from posekit.project.steps import CalibrationSet, angles_path, calibration_set, sync_path
@@ -51,7 +51,17 @@ from posekit.report.data import (
     trial_warnings,
     truth_path,
 )
-from posekit.report.page import Figures, failed_rows, img, page, percent, sections, table
+from posekit.report.page import (
+    Figures,
+    failed_rows,
+    img,
+    page,
+    percent,
+    plotly_script,
+    sections,
+    table,
+    write_plotly_js,
+)
 from posekit.sync.step import LOW_CONFIDENCE
 from posekit.triangulation.align import undo_alignment
 from posekit.triangulation.export import Points3D
@@ -235,11 +245,12 @@ def _angles_section(trial: Trial, fig: Figures) -> str:
                                                                     "angles")
 
 
-def trial_report(trial: Trial) -> tuple[Path, dict[str, Any]]:
-    """Write one trial's HTML report; return its path and headline figures."""
+def trial_report(trial: Trial, shared: bool = False) -> tuple[Path, dict[str, Any]]:
+    """Write one trial's HTML report; return its path and headline figures. ``shared``:
+    the page loads plotly.js from the reports folder (:func:`write_plotly_js`)."""
     res = load_results(trial)
     out = report_path(trial)
-    fig = Figures()
+    fig = Figures(plotly_script(out, reports_dir(trial.session.project)) if shared else None)
     found = detections(trial)
     warned = trial_warnings(trial, res.quality, found)
     head = headline(res, len(warned))
@@ -342,10 +353,11 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
                                                         "".join(parts)))
 
 
-def _report_or_error(trial: Trial) -> tuple[Path, dict[str, Any]] | str:
+def _report_or_error(trial: Trial, shared: bool = False
+                     ) -> tuple[Path, dict[str, Any]] | str:
     """:func:`trial_report`, or the message of the :class:`PosekitError` (or any other
     exception, named as unexpected) that stopped it (what a worker process sends back)."""
-    return _made_or_error(trial.key, trial_report, trial)
+    return _made_or_error(trial.key, trial_report, trial, shared)
 
 
 def _made_or_error(key: str, make: Callable[..., T], *args: Any) -> T | str:
@@ -361,17 +373,17 @@ def _made_or_error(key: str, make: Callable[..., T], *args: Any) -> T | str:
         return f"unexpected {type(exc).__name__}: {exc}"
 
 
-def _reports(trials: Sequence[Trial], workers: int
+def _reports(trials: Sequence[Trial], workers: int, shared: bool = False
              ) -> Iterator[tuple[Trial, tuple[Path, dict[str, Any]] | str]]:
     """Each trial's report (or error message) in the trials' order, ``workers`` trials at
     a time in spawned processes (1: one after the other, here)."""
     if workers <= 1 or len(trials) < 2:
         for tr in trials:
-            yield tr, _report_or_error(tr)
+            yield tr, _report_or_error(tr, shared)
         return
     context = multiprocessing.get_context("spawn")  # fork is unsafe with threaded libraries
     with ProcessPoolExecutor(max_workers=min(workers, len(trials)), mp_context=context) as pool:
-        futures = [pool.submit(_report_or_error, tr) for tr in trials]
+        futures = [pool.submit(_report_or_error, tr, shared) for tr in trials]
         for tr, future in zip(trials, futures, strict=True):
             try:
                 yield tr, future.result()
@@ -380,13 +392,16 @@ def _reports(trials: Sequence[Trial], workers: int
 
 
 def calibration_pages(project: Project, session: str | None = None,
-                      trial: str | None = None) -> CalibrationPages:
+                      trial: str | None = None, shared: bool = False) -> CalibrationPages:
     """Write the page of every calibration the selection uses (:func:`reported_calibrations`);
-    one that cannot be read is logged and listed, the others go on."""
+    one that cannot be read is logged and listed, the others go on. ``shared``: as for
+    :func:`trial_report`."""
     out = CalibrationPages()
+    root = reports_dir(project)
     for cs in reported_calibrations(project, session, trial):
-        path = calibration_page_path(cs, reports_dir(project))
-        made = _made_or_error(cs.key, calibration_page, cs, path)
+        path = calibration_page_path(cs, root)
+        script = plotly_script(path, root) if shared else None
+        made = _made_or_error(cs.key, calibration_page, cs, path, script)
         if isinstance(made, str):
             log.error("report %s: %s", cs.key, made)
             out.failed[cs.key] = made
@@ -396,16 +411,25 @@ def calibration_pages(project: Project, session: str | None = None,
 
 
 def run_reports(project: Project, session: str | None = None, trial: str | None = None,
-                progress: bool = True, workers: int = 1) -> ReportRun:
+                progress: bool = True, workers: int = 1, plotly_js: str | None = None
+                ) -> ReportRun:
     """Write the page of every calibration the selection uses, then the report of every
     selected trial that has 3D, ``workers`` trials at a time, then the index. A trial
     or calibration that fails is logged and listed on the index; the others go on. The
-    pages do not depend on ``workers``."""
-    calibrations = calibration_pages(project, session, trial)
+    pages do not depend on ``workers``. ``plotly_js`` (default: the project's ``[report]
+    plotly_js``): "inline" puts plotly.js in every page, "shared" writes it once to the
+    reports folder for all pages."""
+    mode = plotly_js or project.config.report.plotly_js
+    if mode not in ("inline", "shared"):
+        raise ConfigError(f"plotly_js = {mode!r}: use \"inline\" or \"shared\"")
+    shared = mode == "shared"
+    if shared:
+        write_plotly_js(reports_dir(project))
+    calibrations = calibration_pages(project, session, trial, shared)
     heads: dict[str, tuple[Path, dict[str, Any]]] = {}
     failed: dict[str, str] = {}
     trials = project.trials(session, trial)
-    for tr, made in tqdm(_reports(trials, workers), total=len(trials), desc="report",
+    for tr, made in tqdm(_reports(trials, workers, shared), total=len(trials), desc="report",
                          unit="trial", disable=not progress or len(trials) < 2):
         if isinstance(made, str):
             log.error("report %s: %s", tr.key, made)

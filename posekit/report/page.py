@@ -1,16 +1,24 @@
 """The pieces every ``posekit report`` page is made of: one style, the page frame, tables,
-embedded PNGs and plotly figures (plotly.js inlined once per page, so pages work offline)."""
+embedded PNGs and plotly figures (plotly.js inlined once per page, so pages work offline,
+or, ``[report] plotly_js = "shared"``, loaded from one file beside the pages)."""
 
 from __future__ import annotations
 
 import base64
 import html
+import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import plotly.io as pio
+
+from posekit.io.atomic import write_text_atomic
+
+#: the file that holds plotly.js for pages made with ``[report] plotly_js = "shared"``
+PLOTLY_JS = "plotly.min.js"
 
 #: the page's style; figures keep at least a phone's width (320 px), so that a window
 #: squeezed to almost nothing (or a browser reporting a width of 0 for a moment) scrolls
@@ -52,18 +60,53 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-class Figures:
-    """Figures of one page: plotly.js goes inline with the first one only."""
+def write_plotly_js(reports: Path) -> Path:
+    """``reports/plotly.min.js``: the plotly.js of this installation, for pages made with
+    :func:`plotly_script`; rewritten only when it differs (another plotly version)."""
+    from plotly.offline import get_plotlyjs
 
-    def __init__(self) -> None:
+    path = reports / PLOTLY_JS
+    text = get_plotlyjs()
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return path
+    return write_text_atomic(path, text)
+
+
+def plotly_script(page_path: Path, reports: Path) -> str:
+    """The relative address of ``reports/plotly.min.js`` from a page at ``page_path``."""
+    return os.path.relpath(reports / PLOTLY_JS, page_path.parent).replace(os.sep, "/")
+
+
+def missing_plotly_note(script: str) -> str:
+    """A script that, when plotly.js did not load from ``script``, says so on the page (the
+    page was copied without its reports folder) and what to do."""
+    note = html.escape(
+        f"The figures of this page need {script} (plotly.js), which did not load: keep "
+        "the reports folder together, or make pages that carry plotly.js with "
+        "`posekit report --plotly-js inline`.")
+    text = json.dumps(f"<p class=\"warn\">{note}</p>").replace("</", "<\\/")
+    return ("<script>if (!window.Plotly) document.currentScript.insertAdjacentHTML("
+            f"'afterend', {text});</script>")
+
+
+class Figures:
+    """Figures of one page: plotly.js goes with the first one only, inline or (``script``,
+    an address relative to the page) as a ``<script src>``."""
+
+    def __init__(self, script: str | None = None) -> None:
         self.count = 0
+        self.script = script
 
     def __call__(self, fig: Any, name: str) -> str:
         self.count += 1
+        first = self.count == 1
+        include: bool | str = (self.script or True) if first else False
         # plain-dict figures (the 3D viewer) are built valid; plotly's own are validated
-        out: str = pio.to_html(fig, full_html=False, include_plotlyjs=self.count == 1,
+        out: str = pio.to_html(fig, full_html=False, include_plotlyjs=include,
                                div_id=name, auto_play=False, validate=False,
                                config={"displaylogo": False, "responsive": True})
+        if first and self.script:
+            out += missing_plotly_note(self.script)
         return out
 
 

@@ -110,3 +110,36 @@ def test_calibration_page_in_headless_chromium(calibrated_project: Path, tmp_pat
     assert not problems, problems
     assert shot.stat().st_size > 10_000
     shutil.copy(shot, artifacts_dir() / shot.name)
+
+
+def test_pages_sharing_one_plotly_js_in_headless_chromium(example_trial: Trial,
+                                                          tmp_path: Path) -> None:
+    """With `--plotly-js shared`, the trial's page (a folder down) and the calibration's
+    page load reports/plotly.min.js from disk and draw their figures, without errors;
+    without the file, the page says so."""
+    from click.testing import CliRunner
+
+    from posekit.cli.main import cli
+
+    root = tmp_path / "copy"
+    shutil.copytree(example_trial.session.project.root, root,
+                    ignore=shutil.ignore_patterns("reports"))
+    res = CliRunner().invoke(cli, ["report", "-p", str(root), "--plotly-js", "shared"])
+    assert res.exit_code == 0, res.output
+    problems: list[str] = []
+    with chromium_page(problems) as page:
+        page.goto((root / "reports" / "session1" / "squat.html").as_uri(), wait_until="load")
+        page.wait_for_function("document.querySelector('#viewer canvas') !== null",
+                               timeout=30_000)
+        page.goto((root / "reports" / "calibration-report.html").as_uri(), wait_until="load")
+        page.wait_for_function("document.querySelector('#top-view .main-svg') !== null",
+                               timeout=30_000)
+        assert "did not load" not in page.inner_text("body")
+    assert not problems, problems
+    # a page copied without its reports folder says what is missing
+    (root / "reports" / "plotly.min.js").unlink()
+    with chromium_page([]) as page:
+        page.goto((root / "reports" / "session1" / "squat.html").as_uri(), wait_until="load")
+        text = page.inner_text("body")
+    assert ("The figures of this page need ../plotly.min.js (plotly.js), which did not "
+            "load: keep the reports folder together") in text

@@ -305,3 +305,48 @@ def test_a_calibration_report_edited_into_nonsense_fails_only_its_page(
     assert "1 calibration(s) without a page" in res.output
     index = (root / "reports" / "index.html").read_text()
     assert "<tr><td>calibration</td><td colspan=\"6\">failed: unexpected" in index
+
+
+def test_shared_plotly_js_pages_are_the_inline_pages_loading_one_file(
+        example_trial: Trial, tmp_path: Path) -> None:
+    """`--plotly-js shared` (or `[report] plotly_js = "shared"`) writes plotly.js once to
+    the reports folder; every page is then its inline page with plotly.js replaced by a
+    `<script src>` to that file, relative to the page; `--plotly-js inline` overrides the
+    config."""
+    from plotly.offline import get_plotlyjs
+
+    from posekit.report.page import missing_plotly_note
+
+    root = tmp_path / "copy"
+    shutil.copytree(example_trial.session.project.root, root,
+                    ignore=shutil.ignore_patterns("reports"))
+    reports = root / "reports"
+
+    def run(*args: str) -> dict[Path, str]:
+        shutil.rmtree(reports, ignore_errors=True)
+        res = CliRunner().invoke(cli, ["report", "-p", str(root), *args])
+        assert res.exit_code == 0, res.output
+        return {p.relative_to(reports): p.read_text(encoding="utf-8")
+                for p in sorted(reports.rglob("*.html"))}
+
+    inline = run()
+    shared = run("--plotly-js", "shared")
+    assert (reports / "plotly.min.js").read_text(encoding="utf-8") == get_plotlyjs()
+    pages = {Path("calibration-report.html"), Path("session1/squat.html")}
+    assert pages <= set(inline) and set(inline) == set(shared)
+    script = "<script>" + get_plotlyjs() + "</script>"
+    for rel in pages:
+        assert inline[rel].count(script) == 1, rel
+        src = "../" * (len(rel.parts) - 1) + "plotly.min.js"
+        note = missing_plotly_note(src)
+        assert f"The figures of this page need {src}" in note and shared[rel].count(note) == 1
+        assert shared[rel].replace(note, "") == inline[rel].replace(
+            script, f'<script charset="utf-8" src="{src}"></script>'), rel
+        assert len(shared[rel]) < len(inline[rel]) - 4_000_000
+    assert shared[Path("index.html")] == inline[Path("index.html")]
+
+    (root / "config.toml").write_text((root / "config.toml").read_text()
+                                      + '\n[report]\nplotly_js = "shared"\n')
+    assert run() == shared
+    assert run("--plotly-js", "inline") == inline
+    assert not (reports / "plotly.min.js").exists()
