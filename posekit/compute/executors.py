@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
+import threading
 import uuid
 from collections.abc import Iterable
 from concurrent import futures as cf
@@ -17,7 +19,13 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from posekit.compute.graph import Task
-from posekit.compute.tasks import TaskResult, init_worker, run_task, single_threaded_children
+from posekit.compute.tasks import (
+    PROGRESS_TOPIC,
+    TaskResult,
+    init_worker,
+    run_task,
+    single_threaded_children,
+)
 from posekit.errors import PosekitError
 
 log = logging.getLogger(__name__)
@@ -41,7 +49,13 @@ class Executor(Protocol):
 
     def submit(self, task: Task, overwrite: bool) -> Any: ...
 
-    def wait(self, pending: Iterable[Any]) -> set[Any]: ...
+    def wait(self, pending: Iterable[Any], timeout: float | None = None) -> set[Any]:
+        """The futures of ``pending`` that are done, once one is or ``timeout`` seconds
+        have passed (then perhaps none)."""
+
+    def progress(self) -> dict[str, int]:
+        """Frames done by running detection tasks (task key → frames), as sent since the
+        last call."""
 
     def result(self, future: Any) -> TaskResult: ...
 
@@ -69,6 +83,10 @@ class LocalPool:
         self.capacity: int | None = workers  # the caller picks the next task by priority
         self._generation = 0
         self._born: dict[Any, int] = {}  # future -> generation of the pool that ran it
+        # the detection tasks' frame counts: a manager's queue, which a worker killed
+        # while it sends cannot leave locked for the others (a plain queue's lock can)
+        self._manager = multiprocessing.get_context("spawn").Manager()
+        self._progress = self._manager.Queue()
         self._pool = self._start()
 
     def _start(self) -> cf.ProcessPoolExecutor:
@@ -78,18 +96,29 @@ class LocalPool:
         level = level if level < logging.INFO else logging.WARNING
         return cf.ProcessPoolExecutor(max_workers=self.workers,
                                       mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=init_worker, initargs=(level,))
+                                      initializer=init_worker,
+                                      initargs=(level, self._progress))
 
     def submit(self, task: Task, overwrite: bool) -> Any:
         with single_threaded_children():  # the pool starts its processes in submit
             future = self._pool.submit(run_task, task.target, task.unit, task.camera,
-                                       overwrite, task.outputs)
+                                       overwrite, task.outputs, task.key)
         self._born[future] = self._generation
         return future
 
-    def wait(self, pending: Iterable[Any]) -> set[Any]:
-        done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+    def wait(self, pending: Iterable[Any], timeout: float | None = None) -> set[Any]:
+        done, _ = cf.wait(list(pending), timeout=timeout, return_when=cf.FIRST_COMPLETED)
         return done
+
+    def progress(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        try:
+            while True:
+                key, frames = self._progress.get_nowait()
+                counts[key] = frames
+        except queue.Empty:
+            pass
+        return counts
 
     def result(self, future: Any) -> TaskResult:
         generation = self._born.pop(future, self._generation)
@@ -111,6 +140,7 @@ class LocalPool:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._manager.shutdown()
 
 
 class DaskCluster:
@@ -133,6 +163,9 @@ class DaskCluster:
                 "or leave out --scheduler to run here"
             ) from None
         self._run = uuid.uuid4().hex[:8]  # keys unique to this run on a shared cluster
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.client.subscribe_topic(PROGRESS_TOPIC, self._on_progress)
         workers = len(self.client.scheduler_info().get("workers", {}))
         log.info("Dask scheduler %s: %d worker(s); dashboard %s", address, workers,
                  self.client.dashboard_link)
@@ -140,21 +173,43 @@ class DaskCluster:
             log.warning("the Dask scheduler at %s has no workers yet; the tasks wait until "
                         "workers join (`dask worker %s`)", address, address)
 
+    def _on_progress(self, event: tuple[float, Any]) -> None:
+        """A worker's frame count (in the client's event loop thread): kept when it is
+        one of this run's tasks (other clients may share the cluster)."""
+        try:
+            run, _, key = str(event[1][0]).partition(":")
+            frames = int(event[1][1])
+        except (TypeError, ValueError, IndexError):
+            return
+        if run == self._run:
+            with self._lock:
+                self._counts[key] = frames
+
     def submit(self, task: Task, overwrite: bool) -> Any:
         return self.client.submit(
             run_task, task.target, task.unit, task.camera, overwrite, task.outputs,
+            f"{self._run}:{task.key}",
             key=f"posekit-{task.step}-{self._run}-{task.label}", retries=RETRIES,
             pure=False, priority=task.priority,
         )
 
-    def wait(self, pending: Iterable[Any]) -> set[Any]:
+    def wait(self, pending: Iterable[Any], timeout: float | None = None) -> set[Any]:
         from distributed import wait
 
         try:
-            return set(wait(list(pending), return_when="FIRST_COMPLETED").done)
+            return set(wait(list(pending), timeout=timeout,
+                            return_when="FIRST_COMPLETED").done)
         except (OSError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError) and timeout is not None \
+                    and self.client.status == "running":
+                return set()  # none finished yet
             raise PosekitError(f"lost the connection to the Dask scheduler ({exc}); what "
                                "finished is kept: run the command again to resume") from None
+
+    def progress(self) -> dict[str, int]:
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        return counts
 
     def result(self, future: Any) -> TaskResult:
         try:

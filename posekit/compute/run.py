@@ -2,11 +2,11 @@
 
 A failed task does not stop the others; the tasks that depend on it are not run and say
 why ("blocked"). One progress bar covers the whole run (tasks done / total, detection
-frames/s). Each task's declared outputs are marked incomplete while it runs
-(:func:`posekit.io.atomic.writing_outputs`), so a task whose worker died, or a run that
-was killed, is redone by the next run. When the run ends, temporary files that killed
-workers or an earlier killed run left beside the outputs of the selected units are
-removed, so only complete outputs remain.
+frames and frames/s, counted while the videos are detected). Each task's declared
+outputs are marked incomplete while it runs (:func:`posekit.io.atomic.writing_outputs`),
+so a task whose worker died, or a run that was killed, is redone by the next run. When
+the run ends, temporary files that killed workers or an earlier killed run left beside
+the outputs of the selected units are removed, so only complete outputs remain.
 """
 
 from __future__ import annotations
@@ -43,28 +43,48 @@ class Outcome:
     causes: tuple[str, ...] = ()  # blocked: the failed tasks upstream
 
 
+#: How often the progress bar shows the running detection tasks' frames (seconds).
+LIVE_EVERY_S = 1.0
+
+
 class _Meter:
-    """The run's progress bar: tasks done / total, detection frames/s, failures."""
+    """The run's progress bar: tasks done / total, detection frames (finished and running
+    videos) and frames/s, failures."""
 
     def __init__(self, total: int, progress: bool) -> None:
         self.bar = tqdm(total=total, desc="run-all", unit="task",
                         disable=not progress or total == 0)
         self.start = time.perf_counter()
-        self.frames = 0
-        self.detected = self.start
+        self.frames = 0  # of the finished detection tasks
+        self.live: dict[str, int] = {}  # running detection task key -> frames done so far
+        self.detected = self.start  # when the frame count last grew
         self.failed = 0
 
-    def update(self, outcome: Outcome) -> None:
-        self.failed += outcome.status == "failed"
-        if outcome.frames:
-            # the rate of the detection: up to the last video detected, so that it does
-            # not fall while the later steps run, and not shown before any video is done
-            self.frames += outcome.frames
-            self.detected = time.perf_counter()
-        parts = [f"{self.frames / max(self.detected - self.start, 1e-9):.0f} frames/s"
-                 ] if self.frames else []
+    def _postfix(self) -> None:
+        # the rate of the detection: up to the last frame counted, so that it does not
+        # fall while the later steps run, and not shown before any frame is counted
+        frames = self.frames + sum(self.live.values())
+        parts = [f"{frames} frames, {frames / max(self.detected - self.start, 1e-9):.0f} "
+                 "frames/s"] if frames else []
         parts += [f"{self.failed} failed"] if self.failed else []
         self.bar.set_postfix_str(", ".join(parts), refresh=False)
+
+    def running(self, counts: dict[str, int]) -> None:
+        """Frames done by running detection tasks (key → frames so far)."""
+        grew = {k: n for k, n in counts.items() if n > self.live.get(k, 0)}
+        if grew:
+            self.live.update(grew)
+            self.detected = time.perf_counter()
+            self._postfix()
+            self.bar.refresh()
+
+    def update(self, outcome: Outcome) -> None:
+        """A task is decided."""
+        self.failed += outcome.status == "failed"
+        if outcome.frames:
+            self.frames += outcome.frames
+            self.detected = time.perf_counter()
+        self._postfix()
         self.bar.update()
 
     def close(self) -> None:
@@ -160,8 +180,12 @@ def execute(graph: Graph, executor: Executor, overwrite: bool = False,
     try:
         fill()
         while running:
-            for future in executor.wait(running):
+            done = executor.wait(running, timeout=LIVE_EVERY_S)
+            keys = {task.key for task in running.values()}  # not a count sent too late
+            meter.running({k: n for k, n in executor.progress().items() if k in keys})
+            for future in done:
                 task = running.pop(future)
+                meter.live.pop(task.key, None)  # its frames count once it is decided
                 try:
                     outcome = _finished(task, executor.result(future))
                 except WorkerLost as exc:

@@ -9,13 +9,14 @@ so that a run's outputs do not depend on where it ran.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import importlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -95,12 +96,73 @@ def _collected() -> Iterator[_Collector]:
         root.removeHandler(collector)
 
 
-def init_worker(level: int = logging.WARNING) -> None:
+#: How often, at most, a detection task tells the command line how many frames it has
+#: done (the first frame is told at once), for the run's live progress.
+PROGRESS_EVERY_S = 0.5
+#: The Dask event topic those counts go to ([run id:task key, frames]).
+PROGRESS_TOPIC = "posekit-progress"
+#: The local pool's queue for them (a multiprocessing manager's, set by init_worker).
+_progress_queue: Any = None
+
+
+def init_worker(level: int = logging.WARNING, progress: Any = None) -> None:
     """Initializer of the local process pool's workers: bars hidden, and log records of
     ``level`` and above kept for the command line, which prints them as its own
-    (``WARNING: ...``) when the task's result comes back (:func:`run_task`)."""
+    (``WARNING: ...``) when the task's result comes back (:func:`run_task`); ``progress``:
+    the queue that takes the detection tasks' frame counts (:class:`FrameReporter`)."""
+    global _progress_queue
     sys.stderr = _NotATerminal(sys.stderr)  # type: ignore[assignment]
     logging.getLogger().setLevel(level)
+    _progress_queue = progress
+
+
+def _progress_sink() -> Callable[[str, int], None] | None:
+    """Where this worker sends frame counts: the local pool's queue, or, on a Dask
+    worker, the scheduler's event log; None elsewhere."""
+    queue = _progress_queue
+    if queue is not None:
+        return lambda key, frames: queue.put_nowait((key, frames))
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not in a Dask worker
+        return None
+    return lambda key, frames: worker.log_event(PROGRESS_TOPIC, [key, frames])
+
+
+class FrameReporter:
+    """Called with the number of frames a detection task has done: sends it under
+    ``key`` to the command line, on the first frame and then at most every
+    :data:`PROGRESS_EVERY_S` seconds. Never raises: progress must not fail the task."""
+
+    def __init__(self, key: str | None) -> None:
+        self.key = key
+        self.sink = _progress_sink() if key is not None else None
+        self.last = -float("inf")
+
+    def __call__(self, frames: int) -> None:
+        now = time.monotonic()
+        if self.sink is None or self.key is None or now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        try:
+            self.sink(self.key, frames)
+        except Exception:  # a manager or scheduler gone: the run's result still counts
+            logging.getLogger(__name__).debug("frame count not sent", exc_info=True)
+            self.sink = None
+
+
+_reporter: contextvars.ContextVar[FrameReporter | None] = contextvars.ContextVar(
+    "posekit_frame_reporter", default=None)
+
+
+def frames_done(frames: int) -> None:
+    """For a detection task's loop: ``frames`` frames done so far (a no-op outside a
+    task run with a progress key)."""
+    reporter = _reporter.get()
+    if reporter is not None:
+        reporter(frames)
 
 
 @contextlib.contextmanager
@@ -148,16 +210,18 @@ def load_target(target: str) -> Any:
 
 
 def run_task(target: str, unit: Any, camera: str | None, overwrite: bool,
-             outputs: Sequence[Path] = ()) -> TaskResult:
+             outputs: Sequence[Path] = (), progress: str | None = None) -> TaskResult:
     """Run one task. ``outputs`` (the task's declared outputs) are marked incomplete until
     it returns (:func:`posekit.io.atomic.writing_outputs`). Domain errors and failed
     writes (full disk, read-only folder) come back as a failed result; any other exception
     is raised, so that Dask retries the task once (a transient error) before reporting
-    it."""
+    it. ``progress``: the key a detection task's frame counts go under
+    (:func:`frames_done`); None: not sent."""
     import cv2
 
     cv2.setNumThreads(1)  # one task per core: no oversubscription from OpenCV's threads
     func = load_target(target)
+    token = _reporter.set(FrameReporter(progress))
     with _collected() as collector:
         try:
             result = _run(func, unit, camera, overwrite, outputs)
@@ -165,6 +229,8 @@ def run_task(target: str, unit: Any, camera: str | None, overwrite: bool,
             for level, _, message in collector.records:
                 print(f"{logging.getLevelName(level)}: {message}", file=sys.stderr)
             raise
+        finally:
+            _reporter.reset(token)
     return dataclasses.replace(result, records=tuple(collector.records))
 
 
@@ -195,6 +261,6 @@ def detect_camera(trial: Any, camera: str, overwrite: bool = False) -> tuple[int
     from posekit.project.steps import pose_2d_path
 
     pose = detect_video(trial.videos[camera], trial.config.detection, progress=False,
-                        decode_threads=1)
+                        decode_threads=1, on_frame=frames_done)
     write_pose2d(pose, pose_2d_path(trial, camera))
     return pose.n_frames, int(pose.detected().sum())

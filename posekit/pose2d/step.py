@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,14 @@ log = logging.getLogger(__name__)
 
 def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
                  position: int | None = None, progress: bool = True,
-                 decode_threads: int = 0) -> Pose2D:
+                 decode_threads: int = 0,
+                 on_frame: Callable[[int], None] | None = None) -> Pose2D:
     """Run the configured detector on every frame of ``video``; frames without a person
     are NaN rows with likelihood 0, and ``metadata["frames_with_person"]`` counts the
     frames with one (0: nobody was seen). The metadata also names the ``model`` that ran
     (library, version, model file) and the ``posekit`` version, so that 2D detected on
-    different set-ups can be told apart."""
+    different set-ups can be told apart. ``on_frame`` is called with the number of frames
+    done after each frame."""
     video = Path(video)
     info = probe_video(video)
     detector = make_detector(cfg)
@@ -59,6 +61,8 @@ def detect_video(video: str | os.PathLike[str], cfg: DetectionConfig,
                 like.append(conf)
                 times.append(frame.time_s)
                 bar.update()
+                if on_frame is not None:
+                    on_frame(len(times))
     finally:
         detector.close()
     n_kp = len(detector.keypoints)

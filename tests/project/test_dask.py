@@ -163,3 +163,42 @@ def test_a_corrupt_video_fails_its_tasks_and_the_rest_finish(calibrated_study: P
     assert "detect: 0 done, 1 skipped, 1 failed" in again.output, again.output
     assert "sync: 0 done, 1 skipped, 0 failed, 1 not run" in again.output
     assert {p: p.stat().st_mtime_ns for p in (root / "s1").rglob("a*.*")} == finished
+
+
+@pytest.mark.parametrize("where", ["local", "dask"])
+def test_the_progress_bar_counts_frames_while_the_videos_are_detected(
+        study: Path, where: str, request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each detection task tells the command line how far it got while it runs (from its
+    first frame on), on the local pool and on a Dask cluster: the bar's frame count does
+    not wait for whole videos. No count goes beyond the video's frames or to a task that
+    is no longer running, and once the run is done the bar counts every frame once."""
+    from posekit.compute import run
+
+    scheduler = request.getfixturevalue("cluster") if where == "dask" else "local"
+    seen: dict[str, list[int]] = {}
+    finals: list[int] = []
+    running, close = run._Meter.running, run._Meter.close
+
+    def spy_running(meter: run._Meter, counts: dict[str, int]) -> None:
+        for key, frames in counts.items():
+            seen.setdefault(key, []).append(frames)
+        running(meter, counts)
+
+    def spy_close(meter: run._Meter) -> None:
+        finals.append(meter.frames + sum(meter.live.values()))
+        close(meter)
+
+    monkeypatch.setattr(run._Meter, "running", spy_running)
+    monkeypatch.setattr(run._Meter, "close", spy_close)
+    project = Project.open(study)
+    trials = project.trials("s1", "a")
+    summaries = run_all(project, trials, steps=("detect",), jobs=2, scheduler=scheduler,
+                        progress=True)
+    assert [r.status for r in summaries[0].results] == ["done"], summaries
+    frames = {f"detect {t.key} {cam}": probe_video(t.videos[cam]).n_frames
+              for t in trials for cam in t.cameras}
+    assert set(seen) == set(frames), seen
+    for key, counts in seen.items():
+        assert all(1 <= n <= frames[key] for n in counts), (key, counts)
+    assert finals == [sum(frames.values())]

@@ -8,6 +8,7 @@ from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any
 
+import logging_task
 import pytest
 from click.testing import CliRunner
 from tqdm import tqdm
@@ -99,7 +100,7 @@ def test_workers_send_their_log_records_to_the_command_line(
     monkeypatch.setattr(logging.getLogger(), "level", level)
     pool = LocalPool(1)
     try:
-        task = Task("sync", "s1/t", None, "logging_task:log_levels", (), (), 0)  # type: ignore[arg-type]
+        task = Task("sync", logging_task.Unit(), None, "logging_task:log_levels", (), (), 0)
         result = pool.result(pool.submit(task, False))
     finally:
         pool.close()

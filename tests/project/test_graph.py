@@ -122,8 +122,11 @@ class InlineExecutor:
             future.set_exception(exc)
         return future
 
-    def wait(self, pending: Iterable[Any]) -> set[Any]:
+    def wait(self, pending: Iterable[Any], timeout: float | None = None) -> set[Any]:
         return set(pending)
+
+    def progress(self) -> dict[str, int]:
+        return {}
 
     def result(self, future: Any) -> TaskResult:
         return future.result()  # type: ignore[no-any-return]
@@ -266,5 +269,21 @@ def test_the_progress_bar_shows_the_detection_rate_only_once_a_video_is_done() -
         meter.update(Outcome("failed", "boom"))  # a later step: the rate stays
         assert meter.detected == detected
         assert str(meter.bar.postfix).endswith("1 failed")
+    finally:
+        meter.close()
+
+
+def test_the_progress_bar_counts_the_frames_of_running_videos() -> None:
+    from posekit.compute.run import Outcome, _Meter
+
+    meter = _Meter(total=2, progress=True)
+    try:
+        meter.running({"detect s1/a cam1": 30})
+        assert str(meter.bar.postfix).startswith("30 frames, ")
+        meter.running({"detect s1/a cam1": 20, "detect s1/a cam2": 5})  # never backwards
+        assert meter.live == {"detect s1/a cam1": 30, "detect s1/a cam2": 5}
+        meter.live.pop("detect s1/a cam1")  # decided: its result's frames replace it
+        meter.update(Outcome("done", frames=121))
+        assert str(meter.bar.postfix).startswith("126 frames, ")
     finally:
         meter.close()
