@@ -219,7 +219,8 @@ def calibration_index_table(heads: Mapping[str, tuple[str, dict[str, Any]]],
             f"<td>{percent(h['least_coverage'], 0) or '–'}</td>"
             f"<td>{_number(h['board_error_mm'], '+.3f')}</td><td>{warned}</td></tr>")
     rows.append(failed_rows(failed, 6))
-    return ("<h2 id=\"calibrations\">Calibrations</h2><table><tr><th>calibration</th>"
+    return ("<h2 id=\"calibrations\">Calibrations</h2><table class=\"sortable\"><tr>"
+            "<th>calibration</th>"
             "<th>cameras</th><th>made by</th><th>worst camera's median reprojection error "
             "(px)</th><th>least image reached by the board</th><th>board-distance mean "
             "error (mm)</th><th>warnings</th></tr>" + "".join(rows) + "</table>")

@@ -52,6 +52,7 @@ from posekit.report.data import (
     truth_path,
 )
 from posekit.report.page import (
+    SORTABLE,
     Figures,
     failed_rows,
     img,
@@ -340,7 +341,7 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
             f"<p>{len(heads) + len(failed)} trial(s): {len(heads)} reported, "
             f"{with_warnings} of them with warnings (their count links to them), "
             f"{len(failed)} without a report (the reason is in its row).</p>"
-            "<table><tr><th>trial</th><th>frames</th><th>cameras</th><th>median "
+            "<table class=\"sortable\"><tr><th>trial</th><th>frames</th><th>cameras</th><th>median "
             "reprojection error (px)</th><th>valid 3D points</th><th>distance to ground "
             "truth</th><th>warnings</th></tr>" + "".join(rows) + "</table>")
     else:
@@ -350,7 +351,7 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
                      "and run <code>posekit run-all</code>, then <code>posekit report</code> "
                      "again.</p>")
     return write_text_atomic(root / "index.html", page(f"posekit reports: {project.root.name}",
-                                                        "".join(parts)))
+                                                        "".join(parts) + SORTABLE))
 
 
 def _report_or_error(trial: Trial, shared: bool = False

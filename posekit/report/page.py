@@ -32,6 +32,40 @@ h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#666}
 .plotly-graph-div{min-width:320px}"""
 
 
+#: Makes the header cells of every ``<table class="sortable">`` sort its rows on a click
+#: (a second click: the other way round): numbers (``0.93``, ``97.5 %``, ``12 mm``) by
+#: value, other text in natural order (``t2`` before ``t10``), empty cells (``–``) last
+#: either way; a row with a cell spanning columns (a page that failed) stays below.
+SORTABLE = """<script>
+document.querySelectorAll('table.sortable').forEach(table => {
+  const number = /^[-+]?(\\d+\\.?\\d*|\\.\\d+)(e[-+]?\\d+)?( ?[a-z%\u00b0\u00b5]+)?$/i;
+  const value = (row, i) => {
+    const text = row.cells[i].textContent.trim();
+    return text === '' || text === '\u2013' ? null : number.test(text) ? parseFloat(text) : text;
+  };
+  const compare = (a, b) => typeof a === 'number' && typeof b === 'number' ? a - b
+    : String(a).localeCompare(String(b), undefined, {numeric: true});
+  table.querySelectorAll('tr:first-child th').forEach((th, i) => {
+    th.style.cursor = 'pointer';
+    th.title = 'click to sort';
+    th.addEventListener('click', () => {
+      const dir = th.dataset.sorted === 'up' ? -1 : 1;
+      table.querySelectorAll('th').forEach(h => delete h.dataset.sorted);
+      th.dataset.sorted = dir > 0 ? 'up' : 'down';
+      const rows = [...table.querySelectorAll('tr')].slice(1);
+      const fixed = rows.filter(r => [...r.cells].some(c => c.colSpan > 1));
+      const sorted = rows.filter(r => !fixed.includes(r)).sort((a, b) => {
+        const va = value(a, i), vb = value(b, i);
+        if (va === null || vb === null) return (va === null) - (vb === null);
+        return dir * compare(va, vb);
+      });
+      [...sorted, ...fixed].forEach(r => r.parentNode.appendChild(r));
+    });
+  });
+});
+</script>"""
+
+
 def page(title: str, body: str) -> str:
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"

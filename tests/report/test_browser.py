@@ -143,3 +143,41 @@ def test_pages_sharing_one_plotly_js_in_headless_chromium(example_trial: Trial,
         text = page.inner_text("body")
     assert ("The figures of this page need ../plotly.min.js (plotly.js), which did not "
             "load: keep the reports folder together") in text
+
+
+def test_the_index_tables_sort_on_a_click(example_trial: Trial, tmp_path: Path) -> None:
+    """A click on a column's header sorts the trials by it (numbers by value, names in
+    natural order, empty cells last both ways, a failed page's row always last)."""
+    from posekit.project.layout import Project
+    from posekit.report.html import write_index
+
+    root = tmp_path / "copy"
+    shutil.copytree(example_trial.session.project.root, root,
+                    ignore=shutil.ignore_patterns("reports", "session1"))
+    project = Project.open(root)
+
+    def head(error: float | None, valid: float, warnings: int) -> dict[str, Any]:
+        return {"frames": 100, "cameras": 3, "median_error_px": error, "valid_share": valid,
+                "truth_error": None, "units": "mm", "warnings": warnings}
+
+    heads = {"s1/t2": (root / "reports" / "s1" / "t2.html", head(2.5, 0.975, 3)),
+             "s1/t10": (root / "reports" / "s1" / "t10.html", head(None, 0.5, 0)),
+             "s1/t1": (root / "reports" / "s1" / "t1.html", head(0.7, 1.0, 12))}
+    index = write_index(project, heads, {"s1/bad": "its 3D is missing"})
+    problems: list[str] = []
+    with chromium_page(problems) as page:
+        page.goto(index.as_uri(), wait_until="load")
+
+        def click(column: str) -> list[str]:
+            page.click(f"#trials + p + table.sortable th:text-is('{column}')")
+            return page.eval_on_selector_all("#trials + p + table tr:not(:first-child)",
+                                             "rows => rows.map(r => r.cells[0].textContent)")
+
+        error = "median reprojection error (px)"
+        assert click(error) == ["s1/t1", "s1/t2", "s1/t10", "s1/bad"]
+        assert click(error) == ["s1/t2", "s1/t1", "s1/t10", "s1/bad"]
+        assert click("trial") == ["s1/t1", "s1/t2", "s1/t10", "s1/bad"]
+        assert click("warnings") == ["s1/t10", "s1/t2", "s1/t1", "s1/bad"]
+        assert click("valid 3D points") == ["s1/t10", "s1/t2", "s1/t1", "s1/bad"]
+        assert click("valid 3D points") == ["s1/t1", "s1/t2", "s1/t10", "s1/bad"]
+    assert not problems, problems
