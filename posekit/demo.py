@@ -201,7 +201,7 @@ def run_demo(directory: str | os.PathLike[str], seed: int = 0, overwrite: bool =
     click.echo(f"  ground truth: {project.root / 'ground-truth'}")
     click.echo("  see the state of each step with: posekit status -p " + str(root))
     made = run_reports(project, progress=False)
-    if made.reports:
+    if made.reports or made.up_to_date:
         click.echo(f"  report: {made.index}\n    (open it in a browser, offline: the 3D "
                    "viewer and every step's figures, with the ground truth)")
     return project.root

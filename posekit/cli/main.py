@@ -342,19 +342,23 @@ def label_3d_proj_command(project_dir: Path, session: str | None, trial: str | N
               help="inline: each page carries plotly.js (4.8 MB) and opens on its own; "
               "shared: one plotly.min.js in the reports folder for all pages. "
               "[default: [report] plotly_js, inline]")
+@overwrite_option
 def report(project_dir: Path, session: str | None, trial: str | None, jobs: int | None,
-           plotly_js: str | None) -> None:
+           plotly_js: str | None, overwrite: bool) -> None:
     """One self-contained HTML page per trial and per calibration, and an index linking
-    them."""
+    them. A trial's page that is newer than everything it shows is kept."""
     from posekit.project import Project
     from posekit.report.html import run_reports
 
     with domain_errors():
         project = Project.open(project_dir)
         result = run_reports(project, session, trial, workers=_workers(project, jobs),
-                             plotly_js=plotly_js)
+                             plotly_js=plotly_js, overwrite=overwrite)
     for key, path in {**result.calibrations, **result.reports}.items():
         click.echo(f"{key}: {path}")
+    if result.up_to_date:
+        click.echo(f"{len(result.up_to_date)} trial page(s) up to date, kept "
+                   "(--overwrite makes them again)")
     click.echo(f"index: {result.index}")
     for key, msg in {**result.calibrations_failed, **result.failed}.items():
         click.secho(f"  {failure_line(key, msg)}", fg="red", err=True)

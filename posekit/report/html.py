@@ -11,6 +11,8 @@ headline figures.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import logging
 import multiprocessing
@@ -25,13 +27,23 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from posekit.calibration.report import read_report
+from posekit import __version__
+from posekit.calibration.report import REPORT_FILES, read_report
 from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.errors import ConfigError, PosekitError
 from posekit.io.atomic import write_text_atomic
 from posekit.project.layout import Project, Trial
-from posekit.project.steps import CalibrationSet, angles_path, calibration_set, sync_path
+from posekit.project.runner import paths_freshness
+from posekit.project.steps import (
+    CalibrationSet,
+    angles_path,
+    calibration_set,
+    pose_2d_path,
+    pose_3d_path,
+    pose_3d_quality_path,
+    sync_path,
+)
 from posekit.report import figures
 from posekit.report.calibration_page import (
     calibration_index_table,
@@ -57,6 +69,7 @@ from posekit.report.page import (
     failed_rows,
     img,
     page,
+    page_meta,
     percent,
     plotly_script,
     sections,
@@ -246,12 +259,69 @@ def _angles_section(trial: Trial, fig: Figures) -> str:
                                                                     "angles")
 
 
+def page_inputs(trial: Trial) -> list[Path]:
+    """The files a trial's page is made from that exist: its 2D, sync, 3D and angles
+    files with their plots, its calibration with the calibration's report, the ground
+    truth of a synthetic trial, and its config files."""
+    paths = [*(pose_2d_path(trial, cam) for cam in trial.cameras), sync_path(trial),
+             sync_path(trial).with_suffix(".png"), pose_3d_path(trial),
+             pose_3d_quality_path(trial), angles_path(trial),
+             angles_path(trial).with_suffix(".png"), truth_path(trial),
+             truth_path(trial, "angles"), *trial.config_files]
+    cs = calibration_set(trial)
+    if cs is not None:
+        paths += [cs.output, *(cs.output.with_name(name) for name in REPORT_FILES)]
+    return [p for p in paths if p.is_file()]
+
+
+@functools.cache
+def code_version() -> str:
+    """posekit's version and a digest of the code that makes the pages (this package's
+    modules), so that pages made by other code, a development version's included, are
+    made again."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+def _made_with(trial: Trial, script: str | None) -> dict[str, Any]:
+    """What a trial's page records about how it was made, besides its headline: the
+    code that made it, where plotly.js comes from and the input files that existed."""
+    root = trial.session.project.root
+    return {"posekit": code_version(), "plotly": script or "inline",
+            "inputs": [p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+                       for p in page_inputs(trial)]}
+
+
+def _page_script(trial: Trial, shared: bool) -> str | None:
+    return plotly_script(report_path(trial), reports_dir(trial.session.project)) \
+        if shared else None
+
+
+def up_to_date_report(trial: Trial, shared: bool = False) -> dict[str, Any] | None:
+    """The headline figures of the trial's page when it is up to date (made by this
+    posekit, with plotly.js where ``shared`` puts it, from the same input files, every one
+    older than the page), else None: the page must be made again."""
+    out = report_path(trial)
+    meta = page_meta(out)
+    if meta is None or not isinstance(meta.get("headline"), dict):
+        return None
+    made_with = _made_with(trial, _page_script(trial, shared))
+    if any(meta.get(key) != value for key, value in made_with.items()):
+        return None
+    if paths_freshness([out], page_inputs(trial)) != "done":
+        return None
+    return meta["headline"]  # type: ignore[no-any-return]
+
+
 def trial_report(trial: Trial, shared: bool = False) -> tuple[Path, dict[str, Any]]:
     """Write one trial's HTML report; return its path and headline figures. ``shared``:
     the page loads plotly.js from the reports folder (:func:`write_plotly_js`)."""
+    made_with = _made_with(trial, _page_script(trial, shared))  # before reading them
     res = load_results(trial)
     out = report_path(trial)
-    fig = Figures(plotly_script(out, reports_dir(trial.session.project)) if shared else None)
+    fig = Figures(_page_script(trial, shared))
     found = detections(trial)
     warned = trial_warnings(trial, res.quality, found)
     head = headline(res, len(warned))
@@ -283,7 +353,8 @@ def trial_report(trial: Trial, shared: bool = False) -> tuple[Path, dict[str, An
         parts[0] = ("Summary", summary + "<p class=\"note\">Ground truth from "
                        f"{html.escape(str(truth_path(trial)))}, rigidly fitted onto the "
                        "reconstruction (the two world frames differ).</p>")
-    write_text_atomic(out, page(f"posekit report: {trial.key}", sections(parts)))
+    write_text_atomic(out, page(f"posekit report: {trial.key}", sections(parts),
+                                {**made_with, "headline": head}))
     return out, head
 
 
@@ -297,6 +368,8 @@ class ReportRun:
     failed: dict[str, str] = field(default_factory=dict)
     calibrations: dict[str, Path] = field(default_factory=dict)
     calibrations_failed: dict[str, str] = field(default_factory=dict)
+    #: trial pages that were up to date, left as they were (key → page)
+    up_to_date: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -412,11 +485,12 @@ def calibration_pages(project: Project, session: str | None = None,
 
 
 def run_reports(project: Project, session: str | None = None, trial: str | None = None,
-                progress: bool = True, workers: int = 1, plotly_js: str | None = None
-                ) -> ReportRun:
+                progress: bool = True, workers: int = 1, plotly_js: str | None = None,
+                overwrite: bool = False) -> ReportRun:
     """Write the page of every calibration the selection uses, then the report of every
-    selected trial that has 3D, ``workers`` trials at a time, then the index. A trial
-    or calibration that fails is logged and listed on the index; the others go on. The
+    selected trial that has 3D and whose page is not up to date (:func:`up_to_date_report`;
+    ``overwrite``: every one), ``workers`` trials at a time, then the index. A trial or
+    calibration that fails is logged and listed on the index; the others go on. The
     pages do not depend on ``workers``. ``plotly_js`` (default: the project's ``[report]
     plotly_js``): "inline" puts plotly.js in every page, "shared" writes it once to the
     reports folder for all pages."""
@@ -427,16 +501,23 @@ def run_reports(project: Project, session: str | None = None, trial: str | None 
     if shared:
         write_plotly_js(reports_dir(project))
     calibrations = calibration_pages(project, session, trial, shared)
-    heads: dict[str, tuple[Path, dict[str, Any]]] = {}
     failed: dict[str, str] = {}
     trials = project.trials(session, trial)
-    for tr, made in tqdm(_reports(trials, workers, shared), total=len(trials), desc="report",
-                         unit="trial", disable=not progress or len(trials) < 2):
+    kept = {tr.key: head for tr in trials if not overwrite
+            and (head := up_to_date_report(tr, shared)) is not None}
+    todo = [tr for tr in trials if tr.key not in kept]
+    made_now: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for tr, made in tqdm(_reports(todo, workers, shared), total=len(todo), desc="report",
+                         unit="trial", disable=not progress or len(todo) < 2):
         if isinstance(made, str):
             log.error("report %s: %s", tr.key, made)
             failed[tr.key] = made
         else:
-            heads[tr.key] = made
+            made_now[tr.key] = made
+    heads = {tr.key: made_now[tr.key] if tr.key in made_now
+             else (report_path(tr), kept[tr.key])
+             for tr in trials if tr.key in made_now or tr.key in kept}
     index = write_index(project, heads, failed, calibrations)
-    return ReportRun(index, {k: p for k, (p, _) in heads.items()}, failed,
-                     {k: p for k, (p, _) in calibrations.made.items()}, calibrations.failed)
+    return ReportRun(index, {k: p for k, (p, _) in made_now.items()}, failed,
+                     {k: p for k, (p, _) in calibrations.made.items()}, calibrations.failed,
+                     {k: report_path(tr) for tr in trials if (k := tr.key) in kept})

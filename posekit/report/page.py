@@ -8,6 +8,7 @@ import base64
 import html
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,38 @@ document.querySelectorAll('table.sortable').forEach(table => {
 </script>"""
 
 
-def page(title: str, body: str) -> str:
+#: the id of the JSON a page keeps in its head about how it was made (:func:`page_meta`)
+META_ID = "posekit-page"
+_META = re.compile(r'<script type="application/json" id="' + META_ID + r'">(.*?)</script>',
+                   re.DOTALL)
+
+
+def page(title: str, body: str, meta: Mapping[str, Any] | None = None) -> str:
+    """A whole page; ``meta``, JSON about how the page was made, goes in its head, where
+    :func:`page_meta` reads it back without reading the rest."""
+    kept = ""
+    if meta is not None:
+        text = json.dumps(meta, sort_keys=True, default=float).replace("</", "<\\/")
+        kept = f"<script type=\"application/json\" id=\"{META_ID}\">{text}</script>"
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style>{kept}</head>"
             f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
+
+
+def page_meta(path: Path, head_bytes: int = 1 << 16) -> dict[str, Any] | None:
+    """The ``meta`` a page was written with (:func:`page`), from its first ``head_bytes``
+    bytes; None when the page is missing or holds none (an older posekit's, or damaged)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(head_bytes).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    found = _META.search(head.split("</head>", 1)[0])
+    try:
+        meta = json.loads(found.group(1)) if found else None
+    except ValueError:
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 def img(path: Path, alt: str, missing: str | None = None) -> str:

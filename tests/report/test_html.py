@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from posekit.cli.main import cli
 from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
 from posekit.project.layout import Project, Trial
-from posekit.project.steps import pose_2d_path, pose_3d_quality_path, sync_path
+from posekit.project.steps import angles_path, pose_2d_path, pose_3d_quality_path, sync_path
 from posekit.report.html import report_path, reports_dir
 
 
@@ -341,7 +341,8 @@ def test_shared_plotly_js_pages_are_the_inline_pages_loading_one_file(
         note = missing_plotly_note(src)
         assert f"The figures of this page need {src}" in note and shared[rel].count(note) == 1
         assert shared[rel].replace(note, "") == inline[rel].replace(
-            script, f'<script charset="utf-8" src="{src}"></script>'), rel
+            script, f'<script charset="utf-8" src="{src}"></script>').replace(
+            '"plotly": "inline"', f'"plotly": "{src}"'), rel  # a trial page's record
         assert len(shared[rel]) < len(inline[rel]) - 4_000_000
     assert shared[Path("index.html")] == inline[Path("index.html")]
 
@@ -350,3 +351,62 @@ def test_shared_plotly_js_pages_are_the_inline_pages_loading_one_file(
     assert run() == shared
     assert run("--plotly-js", "inline") == inline
     assert not (reports / "plotly.min.js").exists()
+
+
+def test_report_keeps_up_to_date_pages_and_makes_the_others_again(
+        example_trial: Trial, tmp_path: Path) -> None:
+    """A re-run keeps a trial's page (and its row on the index) while the page is newer
+    than every file it shows and was made the same way; an input touched, removed or
+    added, another plotly.js setting, a page from other code, or --overwrite make it
+    again."""
+    import os
+    import time
+
+    root = tmp_path / "copy"
+    shutil.copytree(example_trial.session.project.root, root,
+                    ignore=shutil.ignore_patterns("reports"))
+    trial = Project.open(root).trials()[0]
+    page = report_path(trial)
+
+    def run(*args: str) -> bool:
+        """Whether the run made the trial's page (it must also have kept or made it)."""
+        before = page.stat().st_mtime_ns if page.exists() else None
+        res = CliRunner().invoke(cli, ["report", "-p", str(root), *args])
+        assert res.exit_code == 0, res.output
+        made = f"session1/squat: {page}" in res.output
+        kept = "1 trial page(s) up to date, kept (--overwrite makes them again)" in res.output
+        assert made != kept, res.output
+        assert (page.stat().st_mtime_ns != before) == made
+        return made
+
+    def later(path: Path) -> None:
+        """``path`` changed after the page was made."""
+        now = time.time()
+        os.utime(page, (now - 100, now - 100))
+        os.utime(path, (now - 50, now - 50))
+
+    assert run()
+    index = (root / "reports" / "index.html").read_bytes()
+    assert not run()
+    assert (root / "reports" / "index.html").read_bytes() == index  # the same row
+    later(angles_path(trial))
+    assert run() and not run()
+    later(root / "calibration" / "calibration.toml")
+    assert run() and not run()
+    later(root / "config.toml")
+    assert run() and not run()
+    plot = angles_path(trial).with_suffix(".png")
+    saved = plot.read_bytes()
+    plot.unlink()
+    assert run() and not run()
+    plot.write_bytes(saved)  # back, older than the page: still another page
+    os.utime(plot, (page.stat().st_mtime - 50,) * 2)
+    assert run() and not run()
+    assert run("--plotly-js", "shared") and not run("--plotly-js", "shared")
+    assert run() and not run()
+    assert run("--overwrite") and not run()
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace('"posekit": "', '"posekit": "0.0.1+', 1), encoding="utf-8")
+    assert run() and not run()
+    page.write_text(text.replace('id="posekit-page"', 'id="other"', 1), encoding="utf-8")
+    assert run()
