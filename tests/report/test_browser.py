@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from posekit.project.layout import Trial
-from posekit.report.html import trial_report
+from posekit.report.trial_page import trial_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():

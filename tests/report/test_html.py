@@ -18,7 +18,7 @@ from posekit.cli.main import cli
 from posekit.pose2d.table import Pose2D, read_pose2d, write_pose2d
 from posekit.project.layout import Project, Trial
 from posekit.project.steps import angles_path, pose_2d_path, pose_3d_quality_path, sync_path
-from posekit.report.html import report_path, reports_dir
+from posekit.report.trial_page import report_path, reports_dir
 
 
 def test_report_cli_writes_offline_pages(example_trial: Trial) -> None:
@@ -183,7 +183,7 @@ def test_reports_made_in_worker_processes_are_the_same_pages(example_trial: Tria
 def test_the_world_frame_is_said() -> None:
     """The calibration section says what the 3D's coordinates mean: camera 1's frame (and
     how to get z up), the board's, or an imported calibration's; and a re-alignment."""
-    from posekit.report.html import _world_note
+    from posekit.report.trial_page import _world_note
     from posekit.triangulation.export import Points3D
 
     plain = Points3D(np.zeros((1, 1, 3)), np.zeros((1, 1)), np.zeros((1, 1), np.int64),
@@ -201,7 +201,7 @@ def test_the_world_frame_is_said() -> None:
 def test_the_calibration_section_shows_how_much_of_each_image_the_board_reached() -> None:
     """Per camera: the board's coverage of the image (calibration report) and the share of
     this trial's keypoints outside it (quality file); nothing for an older report."""
-    from posekit.report.html import _coverage_table
+    from posekit.report.trial_page import _coverage_table
 
     report = {"cameras": {"cam1": {"image_coverage": 0.35, "reprojection_median_px": 0.13}}}
     quality = {"cameras": {"cam1": {"outside_calibration_share": 0.25}, "cam2": {}}}
