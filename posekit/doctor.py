@@ -124,9 +124,21 @@ def _dask() -> Check:
     return Check("Dask", True, f"distributed {distributed.__version__} (run-all --scheduler)")
 
 
+def _nwb() -> Check:
+    try:
+        import ndx_pose  # noqa: F401
+        import pynwb
+    except ImportError:
+        return Check("NWB", True, "pynwb or ndx-pose not installed: needed only for the NWB "
+                     "export ([triangulation] formats = [..., \"nwb\"]; pip install "
+                     "\"posekit[nwb]\")")
+    return Check("NWB", True, f"pynwb {pynwb.__version__} with ndx-pose "
+                 "([triangulation] formats = [..., \"nwb\"])")
+
+
 CHECKS: tuple[tuple[str, Callable[[], Check]], ...] = (
     ("Python", _python), ("OpenCV", _opencv), ("video", _video), ("MediaPipe", _mediapipe),
-    ("Dask", _dask))
+    ("Dask", _dask), ("NWB", _nwb))
 
 
 def run_checks() -> list[Check]:

@@ -66,6 +66,21 @@ def read_report(calibration: Path) -> tuple[dict[str, Any] | None, bool]:
     return (report, False) if isinstance(report, dict) else (None, False)
 
 
+def world_frame_text(world: str, first: str) -> str:
+    """What the calibration's world frame is (``world`` as its report gives it, "" for an
+    imported one; ``first``: its first camera), and how to get a floor frame instead."""
+    if world.startswith("camera"):
+        return (f"World frame: camera 1 ({first}) at the origin, its axes the world's (x to "
+                "the right of its picture, y down, z along its view), as Anipose does. For a "
+                "frame with z up and the floor at z = 0, lay the board flat on the floor at "
+                "the start of the calibration recording and set [calibration] world_frame = "
+                "\"board\".")
+    if world.startswith("board"):
+        return (f"World frame: the {world}; x runs along its columns, and z is up when the "
+                "board lay face up on the floor.")
+    return "World frame: as the imported calibration defines it."
+
+
 def extrapolated_shares(calibration: Path, group: CameraGroup, xy: FloatArray,
                         seen: NDArray[np.bool_]) -> dict[str, float]:
     """Per camera of ``group``, the share of its keypoints ``xy`` (n_cams, ..., 2; those

@@ -220,9 +220,10 @@ class TriangulationConfig(Section):
         default_factory=list,
         description='axis alignment, e.g. [["x", "left_hip", "right_hip"], ["z", ...]]',
     )
-    formats: list[Literal["csv", "trc", "c3d"]] = Field(
+    formats: list[Literal["csv", "trc", "c3d", "nwb"]] = Field(
         ["csv", "trc", "c3d"], description="3D outputs besides the quality files: Anipose's "
-        'CSV layout, TRC (OpenSim), C3D'
+        'CSV layout, TRC (OpenSim), C3D, and "nwb": NWB with ndx-pose (needs '
+        'pip install "posekit[nwb]")'
     )
     optim_chunking: bool = Field(True, description="optimise long recordings in chunks")
     optim_chunking_size: int = Field(

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from posekit.calibration.report import REPORT_FILES, read_report
+from posekit.calibration.report import REPORT_FILES, read_report, world_frame_text
 from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.io.atomic import write_text_atomic
@@ -108,21 +108,6 @@ def _board_check(report: Mapping[str, Any]) -> str:
             f"the {_number(bd.get('square_mm'), '.2f')} mm square: mean error "
             f"{_number(bd.get('mean_mm'), '+.3f')} mm, SD {_number(bd.get('sd_mm'), '.3f')} "
             f"mm, p95 of the absolute error {_number(bd.get('p95_abs_mm'), '.3f')} mm.</p>")
-
-
-def world_frame_text(world: str, first: str) -> str:
-    """What the calibration's world frame is (``world`` as its report gives it, "" for an
-    imported one; ``first``: its first camera), and how to get a floor frame instead."""
-    if world.startswith("camera"):
-        return (f"World frame: camera 1 ({first}) at the origin, its axes the world's (x to "
-                "the right of its picture, y down, z along its view), as Anipose does. For a "
-                "frame with z up and the floor at z = 0, lay the board flat on the floor at "
-                "the start of the calibration recording and set [calibration] world_frame = "
-                "\"board\".")
-    if world.startswith("board"):
-        return (f"World frame: the {world}; x runs along its columns, and z is up when the "
-                "board lay face up on the floor.")
-    return "World frame: as the imported calibration defines it."
 
 
 def stale_note(calibration: Path) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from posekit import __version__
-from posekit.calibration.report import REPORT_FILES, read_report
+from posekit.calibration.report import REPORT_FILES, read_report, world_frame_text
 from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.io.atomic import write_text_atomic
@@ -42,7 +42,6 @@ from posekit.report import figures
 from posekit.report.calibration_page import (
     calibration_page_path,
     stale_note,
-    world_frame_text,
 )
 from posekit.report.data import (
     CameraDetection,

@@ -15,6 +15,7 @@ out of step with the reference by part of a frame (its ``[subframe]`` offsets) h
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from posekit.calibration.board import UNITS_PER_M
-from posekit.calibration.report import extrapolated_shares
+from posekit.calibration.report import extrapolated_shares, read_report, world_frame_text
 from posekit.camera.model import CameraGroup
 from posekit.camera.toml_io import load_calibration
 from posekit.config.schema import Config
@@ -58,6 +59,8 @@ from posekit.triangulation.filters import (
     median_filter_2d,
     median_filter_3d,
 )
+from posekit.triangulation.nwb import check_available as check_nwb
+from posekit.triangulation.nwb import write_nwb
 from posekit.triangulation.quality import (
     extrapolated_warnings,
     partial_warnings,
@@ -235,6 +238,29 @@ def _align(cfg: Config, points: FloatArray, keypoints: list[str]
     return points, None, None
 
 
+def _write_nwb(trial: Trial, path: Path, points: FloatArray, keypoints: list[str],
+               fps: float, fnum: NDArray[np.int64], scores: FloatArray, reference: str,
+               aligned: bool) -> Path:
+    """The NWB export of a trial's 3D (:mod:`posekit.triangulation.nwb`): its session
+    starts at the reference camera's video's modification time (UTC), its reference frame
+    is the calibration's world frame, re-aligned when ``aligned``."""
+    from posekit.report.data import bones_for  # the report's module reads this one's outputs
+
+    cs = calibration_set(trial)
+    report = read_report(cs.output)[0] if cs is not None else None
+    frame = world_frame_text(str((report or {}).get("world", "")), reference)
+    if aligned:
+        frame += (" Re-aligned from it by [triangulation] axes and reference_point "
+                  f"({trial.config.triangulation.reference_point} at the origin).")
+    video = trial.videos.get(reference)
+    stamp = video.stat().st_mtime if video is not None and video.is_file() else 0.0
+    return write_nwb(path, points, keypoints, fps, trial.config.calibration.units, fnum,
+                     scores, bones_for(keypoints, trial.config),
+                     session_description=f"posekit 3D keypoints of trial {trial.key}",
+                     session_start=dt.datetime.fromtimestamp(stamp, dt.timezone.utc),
+                     reference_frame=frame)
+
+
 def run(trial: Trial, overwrite: bool = False) -> Path:
     """Triangulate one trial (module docstring).
 
@@ -247,6 +273,8 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
     del overwrite  # the runner decides what to redo
     cfg = trial.config
     tcfg = cfg.triangulation
+    if "nwb" in tcfg.formats:
+        check_nwb()  # before any work: say how to install what it needs
     group, poses = _load_inputs(trial)
     offsets, source = trial_offsets(trial)
     fps = trial_fps(trial, poses)
@@ -314,6 +342,9 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
             written.append(write_c3d(out.with_suffix(".c3d"), points, keypoints, fps,
                                      units=units, residuals=rec.errors,
                                      first_frame=int(fnum[0]) + 1))
+        if "nwb" in tcfg.formats:
+            written.append(_write_nwb(trial, out.with_suffix(".nwb"), points, keypoints,
+                                      fps, fnum, rec.scores, group.names[0], m is not None))
         quality = out.with_name(f"{out.stem}.quality.json")
         written.append(write_text_atomic(quality, json.dumps(summary, indent=1)))
         written.append(quality.with_suffix(".png"))

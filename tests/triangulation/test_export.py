@@ -279,3 +279,58 @@ def test_c3d_rejects_empty_and_non_ascii(tmp_path: Path) -> None:
         write_c3d(tmp_path / "t.c3d", np.zeros((1, 1, 3)), ["épaule"], fps=30)
     with pytest.raises(PosekitError, match=r"t\.c3d: file not found"):
         read_c3d(tmp_path / "t.c3d")
+
+
+def test_nwb_round_trip_in_metres_with_gaps_in_time(tmp_path: Path) -> None:
+    """Points in mm come back in metres (NWB's conversion), NaN stays NaN with confidence
+    0, frames that are not contiguous get their own timestamps; the file validates, and
+    the same 3D gives the same identifier."""
+    import datetime as dt
+
+    from pynwb import NWBHDF5IO, validate
+
+    from posekit.triangulation.nwb import read_nwb_points, write_nwb
+
+    rng = np.random.default_rng(3)
+    pts = rng.normal(0, 300, (40, 3, 3))
+    pts[4, 2] = np.nan
+    scores = np.full((40, 3), 0.9)
+    scores[4, 2] = np.nan
+    fnum = np.r_[np.arange(10, 30), np.arange(35, 55)]
+    start = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+    paths = [write_nwb(tmp_path / f"t{i}.nwb", pts, ["a", "b", "c"], 60.0, "mm", fnum,
+                       scores, [(0, 1), (1, 2)], "test trial", start, "camera 1's frame")
+             for i in range(2)]
+    assert validate(path=str(paths[0])) == []
+    names, metres, times = read_nwb_points(paths[0])
+    assert names == ["a", "b", "c"]
+    np.testing.assert_allclose(metres, pts / 1000, equal_nan=True)
+    np.testing.assert_allclose(times, fnum / 60.0)
+    ids = []
+    for path in paths:
+        with NWBHDF5IO(str(path), "r") as io:
+            nwb = io.read()
+            ids.append(nwb.identifier)
+            series = nwb.processing["behavior"]["PoseEstimation"].pose_estimation_series["c"]
+            assert series.conversion == 0.001 and series.confidence[4] == 0.0
+            assert nwb.session_start_time == start
+    assert ids[0] == ids[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t0.nwb", "t1.nwb"]
+
+
+def test_nwb_rejects_what_it_cannot_hold(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from posekit.triangulation.nwb import write_nwb
+
+    pts, scores, fnum = np.zeros((5, 2, 3)), np.ones((5, 2)), np.arange(5)
+    utc = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    args = (["a", "b"], 30.0, "mm", fnum, scores, [(0, 1)], "t")
+    with pytest.raises(PosekitError, match="needs a time zone"):
+        write_nwb(tmp_path / "t.nwb", pts, *args, dt.datetime(2024, 1, 1), "x")
+    with pytest.raises(PosekitError, match=r"needs \(n_frames > 0, 2, 3\) points"):
+        write_nwb(tmp_path / "t.nwb", pts[:, :1], *args, utc, "x")
+    with pytest.raises(PosekitError, match="unknown unit 'ft'"):
+        write_nwb(tmp_path / "t.nwb", pts, ["a", "b"], 30.0, "ft", fnum, scores, [(0, 1)],
+                  "t", utc, "x")
+    assert not list(tmp_path.iterdir())

@@ -489,3 +489,63 @@ def test_keypoints_where_the_calibration_board_never_went_are_warned_about(
     assert again.exit_code == 0, again.output
     assert "outside_calibration_share" not in built.quality()["cameras"]["cam2"]
     assert not [w for w in built.quality()["warnings"] if "never reached" in w]
+
+
+# --------------------------------------------------------------------------------------------
+# 8. NWB (ndx-pose) export
+
+
+def test_nwb_export_holds_the_3d_with_its_skeleton_times_and_world_frame(
+        tmp_path: Path, synced: Built) -> None:
+    """`formats = [..., "nwb"]` writes <trial>.nwb beside the CSV: a valid NWB file
+    (pynwb's validator) whose PoseEstimation holds the CSV's points in metres at the
+    reference camera's frame times, the skeleton's bones, and says what the world frame
+    is."""
+    from pynwb import NWBHDF5IO, validate
+
+    from posekit.report.data import bones_for
+    from posekit.triangulation.nwb import read_nwb_points
+
+    built = build_project(tmp_path / "p", synced.truth, sync=dict(synced.truth.offsets),
+                          config_extra='formats = ["csv", "nwb"]\n')
+    result = triangulate(built)
+    assert result.exit_code == 0, result.output
+    path = built.csv.with_suffix(".nwb")
+    assert validate(path=str(path)) == []
+    data = read_anipose_csv(built.csv)
+    names, points, times = read_nwb_points(path)
+    assert names == list(data.keypoints)
+    np.testing.assert_array_equal(points, data.points)  # units = "m": conversion 1
+    np.testing.assert_allclose(times, data.fnum / FPS)
+    with NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        estimation = nwb.processing["behavior"]["PoseEstimation"]
+        series = estimation.pose_estimation_series[names[0]]
+        assert series.unit == "meters" and series.conversion == 1.0
+        assert series.reference_frame.startswith("World frame: as the imported calibration")
+        assert estimation.source_software == "posekit"
+        edges = [tuple(e) for e in estimation.skeleton.edges[:]]
+        assert edges == bones_for(names) and len(edges) > 10
+        video = built.session / "videos-raw" / f"{TRIAL}-cam1.mp4"
+        assert nwb.session_start_time.timestamp() == pytest.approx(video.stat().st_mtime)
+    assert leftovers(built.root) == []
+
+
+def test_nwb_export_without_pynwb_says_how_to_install_it(
+        tmp_path: Path, synced: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the optional packages the step fails at once, saying what to install, and
+    writes nothing."""
+    import importlib.util
+
+    from posekit.triangulation import nwb
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(nwb.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pynwb" else real(name, *a))
+    built = build_project(tmp_path / "p", synced.truth, sync=dict(synced.truth.offsets),
+                          config_extra='formats = ["csv", "nwb"]\n')
+    result = triangulate(built)
+    assert result.exit_code == 1, result.output
+    assert ('[triangulation] formats includes "nwb", which needs pynwb (not installed): '
+            'pip install "posekit[nwb]"') in result.output
+    assert not built.out_dir.exists() or not any(built.out_dir.iterdir())
