@@ -7,6 +7,7 @@ loop in :mod:`posekit.compute.run` decides what to submit when.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
@@ -199,9 +200,10 @@ class DaskCluster:
         try:
             return set(wait(list(pending), timeout=timeout,
                             return_when="FIRST_COMPLETED").done)
-        except (OSError, TimeoutError) as exc:
-            if isinstance(exc, TimeoutError) and timeout is not None \
-                    and self.client.status == "running":
+        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+            # (asyncio's TimeoutError is the built-in one only from Python 3.11 on)
+            timed_out = isinstance(exc, (TimeoutError, asyncio.TimeoutError))
+            if timed_out and timeout is not None and self.client.status == "running":
                 return set()  # none finished yet
             raise PosekitError(f"lost the connection to the Dask scheduler ({exc}); what "
                                "finished is kept: run the command again to resume") from None
