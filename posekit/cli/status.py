@@ -30,7 +30,10 @@ def print_status(project_dir: Path, session: str | None, trial: str | None) -> N
                    f"<session>/{project.config.pipeline.videos_raw}/ "
                    f"(nesting = {project.config.nesting}).")
     if rows:
-        _print_table(rows)
+        from posekit.report.trial_page import report_state
+
+        shared = project.config.report.plotly_js == "shared"
+        _print_table(rows, [report_state(t, shared) for t in trials])
     _print_calibration_warnings([*used, *unused])
     busy: dict[str, list[str]] = {}  # holder -> units
     for key, holder in held_units(project.root, unit_keys(trials, PIPELINE, unused)).items():
@@ -54,12 +57,14 @@ def _print_calibration_warnings(sets: list[CalibrationSet]) -> None:
                         "(`posekit report` shows them on the calibration's page)", fg="yellow")
 
 
-def _print_table(rows: list[StatusRow]) -> None:
-    """One line per trial: session, trial, cameras and each step's state."""
-    header = ["session", "trial", "cameras", *PIPELINE]
+def _print_table(rows: list[StatusRow], pages: list[str]) -> None:
+    """One line per trial: session, trial, cameras, each step's state and its report
+    page's (``pages``, in the rows' order)."""
+    header = ["session", "trial", "cameras", *PIPELINE, "report"]
     table = [header] + [
-        [r.session or ".", r.trial, ",".join(r.cameras), *(SYMBOLS[r.steps[s]] for s in PIPELINE)]
-        for r in rows
+        [r.session or ".", r.trial, ",".join(r.cameras), *(SYMBOLS[r.steps[s]] for s in PIPELINE),
+         SYMBOLS[page]]
+        for r, page in zip(rows, pages, strict=True)
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for n, row in enumerate(table):

@@ -302,6 +302,14 @@ def up_to_date_report(trial: Trial, shared: bool = False) -> dict[str, Any] | No
     return meta["headline"]  # type: ignore[no-any-return]
 
 
+def report_state(trial: Trial, shared: bool = False) -> str:
+    """The trial's page: "done" (up to date, :func:`up_to_date_report`), "outdated" (there,
+    but older than what it shows or made another way) or "missing"."""
+    if not report_path(trial).is_file():
+        return "missing"
+    return "done" if up_to_date_report(trial, shared) is not None else "outdated"
+
+
 def trial_report(trial: Trial, shared: bool = False) -> tuple[Path, dict[str, Any]]:
     """Write one trial's HTML report; return its path and headline figures. ``shared``:
     the page loads plotly.js from the reports folder (:func:`write_plotly_js`)."""

@@ -410,3 +410,30 @@ def test_report_keeps_up_to_date_pages_and_makes_the_others_again(
     assert run() and not run()
     page.write_text(text.replace('id="posekit-page"', 'id="other"', 1), encoding="utf-8")
     assert run()
+
+
+def test_status_shows_whether_each_trial_s_page_is_up_to_date(
+        example_trial: Trial, tmp_path: Path) -> None:
+    """`posekit status` has a report column: the page missing (-), up to date (done), or
+    older than what it shows (outdated), by the same rule as `posekit report`."""
+    import os
+
+    root = tmp_path / "copy"
+    shutil.copytree(example_trial.session.project.root, root,
+                    ignore=shutil.ignore_patterns("reports"))
+    trial = Project.open(root).trials()[0]
+
+    def page_state() -> str:
+        res = CliRunner().invoke(cli, ["status", "-p", str(root)])
+        assert res.exit_code == 0, res.output
+        header, row = (line.split() for line in res.output.splitlines()
+                       if line.startswith(("session ", "session1 ")))
+        assert header[-1] == "report"
+        return row[-1]
+
+    assert page_state() == "-"
+    assert CliRunner().invoke(cli, ["-q", "report", "-p", str(root)]).exit_code == 0
+    assert page_state() == "done"
+    t = report_path(trial).stat().st_mtime + 10
+    os.utime(angles_path(trial), (t, t))
+    assert page_state() == "outdated"
