@@ -104,7 +104,8 @@ WRONG_TYPES = [
     ('triangulation = "yes"\n', "triangulation: Input should be a table (got 'yes'); write "
      "it as a [triangulation] table of key = value lines"),
     ('[triangulation]\nformats = ["csv", "fbx"]\n', "[triangulation] formats[1]: Input should "
-     "be 'csv', 'trc' or 'c3d' (got 'fbx'); for example formats = [\"csv\", \"trc\", \"c3d\"]"),
+     "be 'csv', 'trc', 'c3d' or 'nwb' (got 'fbx'); for example formats = [\"csv\", \"trc\", "
+     "\"c3d\"]"),
     ('[sync.offsets]\ncamA = "3"\n', "[sync.offsets] camA: Input should be a valid integer "
      "(got '3'); write the value without quotes"),
     ('[skeletons.mine]\nkeypoints = ["hip", " knee"]\n', "[skeletons.mine] keypoints: keypoint "
