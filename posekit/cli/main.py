@@ -345,8 +345,9 @@ def label_3d_proj_command(project_dir: Path, session: str | None, trial: str | N
 @overwrite_option
 def report(project_dir: Path, session: str | None, trial: str | None, jobs: int | None,
            plotly_js: str | None, overwrite: bool) -> None:
-    """One self-contained HTML page per trial and per calibration, and an index linking
-    them. A trial's page that is newer than everything it shows is kept."""
+    """An HTML page per trial and per calibration, and an index linking them; offline,
+    each page self-contained unless --plotly-js shared. A trial's page that is up to date
+    (newer than everything it shows) is kept."""
     from posekit.project import Project
     from posekit.report.html import run_reports
 
