@@ -74,7 +74,8 @@ class LocalPool:
     """A pool of ``workers`` spawned processes (fork is unsafe with threaded libraries).
 
     When a worker dies the pool breaks and fails every task it held; a new pool takes
-    over and the caller submits those tasks again (:data:`RETRIES` times each).
+    over (at the first of those results, or at a submission that finds the pool broken)
+    and the caller submits those tasks again (:data:`RETRIES` times each).
     """
 
     resubmits_lost = True
@@ -100,10 +101,23 @@ class LocalPool:
                                       initializer=init_worker,
                                       initargs=(level, self._progress))
 
+    def _restart(self) -> None:
+        log.warning("a worker process died; restarting the pool")
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._generation += 1
+        self._pool = self._start()
+
     def submit(self, task: Task, overwrite: bool) -> Any:
+        def send() -> cf.Future[TaskResult]:
+            return self._pool.submit(run_task, task.target, task.unit, task.camera,
+                                     overwrite, task.outputs, task.key)
+
         with single_threaded_children():  # the pool starts its processes in submit
-            future = self._pool.submit(run_task, task.target, task.unit, task.camera,
-                                       overwrite, task.outputs, task.key)
+            try:
+                future = send()
+            except BrokenProcessPool:  # a worker died before its tasks were failed
+                self._restart()
+                future = send()
         self._born[future] = self._generation
         return future
 
@@ -127,10 +141,7 @@ class LocalPool:
             return future.result()  # type: ignore[no-any-return]
         except BrokenProcessPool:
             if generation == self._generation:  # the first of its failed tasks: restart
-                log.warning("a worker process died; restarting the pool")
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._generation += 1
-                self._pool = self._start()
+                self._restart()
             raise WorkerLost() from None
 
     def describe_error(self, exc: BaseException) -> str:

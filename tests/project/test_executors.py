@@ -128,3 +128,27 @@ def test_a_task_that_crashes_still_prints_what_it_logged(
     with pytest.raises(RuntimeError, match="an unexpected crash"):
         run_task("logging_task:log_then_crash", "s1/t", None, False)
     assert "WARNING: s1/t: a warning record before the crash" in capsys.readouterr().err
+
+
+def test_a_task_submitted_after_a_worker_died_runs_in_a_new_pool() -> None:
+    """A worker that dies breaks the pool; a task submitted before the caller has seen the
+    lost task's result (run-all polls every second, so this happens) runs in a new pool
+    instead of raising, and the lost task is still reported as lost, once."""
+    import time
+
+    pool = LocalPool(1)
+    try:
+        lost = pool.submit(Task("sync", logging_task.Unit(), None, "logging_task:die",
+                                (), (), 0), False)
+        deadline = time.monotonic() + 60
+        while not lost.done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lost.done()
+        later = pool.submit(Task("sync", logging_task.Unit(), None,
+                                 "logging_task:log_levels", (), (), 0), False)
+        assert pool.result(later).ok
+        with pytest.raises(WorkerLost):
+            pool.result(lost)
+        assert pool._generation == 1  # one restart, not two
+    finally:
+        pool.close()
