@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 from posekit.camera.model import Camera, CameraGroup
 from posekit.errors import CalibrationError
-from posekit.io.tomlfile import plain, write_toml_atomic
+from posekit.io.tomlfile import TOMLDecodeError, parse_toml, plain, write_toml_atomic
 
 _CAM_KEY = re.compile(r"^cam_(\d+)$")
 #: What a bad calibration file's message ends with.
@@ -156,8 +150,8 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
     """The TOML tables of ``text``, read as TOML 1.0 (arrays may mix integers and floats;
     ``nan`` and ``inf`` are read, and refused later by the camera checks)."""
     try:
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
+        return parse_toml(text)
+    except (TOMLDecodeError, ValueError, RecursionError) as exc:
         raise CalibrationError(
             f"{path}: not valid TOML ({exc}); correct the syntax there, or make the file "
             "again (`posekit calibrate --overwrite`)") from None

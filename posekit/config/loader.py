@@ -18,22 +18,16 @@ import difflib
 import json
 import os
 import re
-import sys
 import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 from pydantic import BaseModel, ValidationError
 
 from posekit.config.schema import Config
 from posekit.errors import ConfigError
-from posekit.io.tomlfile import to_toml
+from posekit.io.tomlfile import TOMLDecodeError, parse_toml, to_toml
 
 _AT_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 _SCALAR_TYPES = {"int_type", "int_from_float", "float_type", "bool_type", "string_type",
@@ -75,8 +69,8 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return parse_toml(text)
+    except TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid TOML: {exc}{_syntax_context(text, str(exc))}; correct the "
             "TOML syntax there (key = value, strings in quotes, [table] headers)"

@@ -141,6 +141,16 @@ def write_toml_atomic(target: str | os.PathLike[str], data: Mapping[str, Any],
     return write_text_atomic(target, toml_text(data, header))
 
 
+#: what :func:`parse_toml` and :func:`read_toml_file` raise for text that is not TOML (a
+#: ValueError, whose message gives the line and column)
+TOMLDecodeError = tomllib.TOMLDecodeError
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """The tables of the TOML text ``text``, read as TOML 1.0 (:data:`TOMLDecodeError`)."""
+    return tomllib.loads(text)
+
+
 def read_toml_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The tables of the TOML file ``path``, read as TOML 1.0.
 
