@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import logging
 import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from posekit.report.calibration_page import (
 from posekit.report.page import (
     SORTABLE,
     failed_rows,
+    link,
     page,
     percent,
     plotly_script,
@@ -74,21 +74,21 @@ def write_index(project: Project, heads: Mapping[str, tuple[Path, dict[str, Any]
     calibrations = calibrations or CalibrationPages()
     rows = []
     for key, (path, h) in heads.items():
-        link = html.escape(os.path.relpath(path, root).replace(os.sep, "/"))
+        href = html.escape(link(path, root))
         truth = "–" if h["truth_error"] is None else f"{h['truth_error']:.3g} {h['units']}"
         error = h["median_error_px"]
         count = int(h.get("warnings", 0))
-        warned = (f"<a class=\"warn\" href=\"{link}#warnings\">{count}</a>" if count
+        warned = (f"<a class=\"warn\" href=\"{href}#warnings\">{count}</a>" if count
                   else "0")
         rows.append(
-            f"<tr><td><a href=\"{link}\">{html.escape(key)}</a></td><td>{h['frames']}</td>"
+            f"<tr><td><a href=\"{href}\">{html.escape(key)}</a></td><td>{h['frames']}</td>"
             f"<td>{h['cameras']}</td><td>{'–' if error is None else f'{error:.3g}'}</td>"
             f"<td>{percent(h['valid_share']) or '–'}</td><td>{html.escape(truth)}</td>"
             f"<td>{warned}</td></tr>")
     rows.append(failed_rows(failed, 6))
     parts = []
     if calibrations.made or calibrations.failed:
-        links = {k: (os.path.relpath(p, root).replace(os.sep, "/"), h)
+        links = {k: (link(p, root), h)
                  for k, (p, h) in calibrations.made.items()}
         parts.append(calibration_index_table(links, calibrations.failed))
     parts.append("<h2 id=\"trials\">Trials</h2>")

@@ -73,13 +73,23 @@ _META = re.compile(r'<script type="application/json" id="' + META_ID + r'">(.*?)
                    re.DOTALL)
 
 
+def _script_json(value: Any) -> str:
+    """``value`` as JSON that can stand inside a ``<script>`` element (no ``</``)."""
+    return json.dumps(value, sort_keys=True, default=float).replace("</", "<\\/")
+
+
+def link(target: Path, start: Path) -> str:
+    """The address of ``target`` relative to the folder ``start``, with ``/``."""
+    return os.path.relpath(target, start).replace(os.sep, "/")
+
+
 def page(title: str, body: str, meta: Mapping[str, Any] | None = None) -> str:
     """A whole page; ``meta``, JSON about how the page was made, goes in its head, where
     :func:`page_meta` reads it back without reading the rest."""
     kept = ""
     if meta is not None:
-        text = json.dumps(meta, sort_keys=True, default=float).replace("</", "<\\/")
-        kept = f"<script type=\"application/json\" id=\"{META_ID}\">{text}</script>"
+        kept = (f"<script type=\"application/json\" id=\"{META_ID}\">{_script_json(meta)}"
+                "</script>")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{STYLE}</style>{kept}</head>"
             f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
@@ -137,7 +147,7 @@ def write_plotly_js(reports: Path) -> Path:
 
 def plotly_script(page_path: Path, reports: Path) -> str:
     """The relative address of ``reports/plotly.min.js`` from a page at ``page_path``."""
-    return os.path.relpath(reports / PLOTLY_JS, page_path.parent).replace(os.sep, "/")
+    return link(reports / PLOTLY_JS, page_path.parent)
 
 
 def missing_plotly_note(script: str) -> str:
@@ -147,9 +157,9 @@ def missing_plotly_note(script: str) -> str:
         f"The figures of this page need {script} (plotly.js), which did not load: keep "
         "the reports folder together, or make pages that carry plotly.js with "
         "`posekit report --plotly-js inline`.")
-    text = json.dumps(f"<p class=\"warn\">{note}</p>").replace("</", "<\\/")
+    shown = _script_json(f"<p class=\"warn\">{note}</p>")
     return ("<script>if (!window.Plotly) document.currentScript.insertAdjacentHTML("
-            f"'afterend', {text});</script>")
+            f"'afterend', {shown});</script>")
 
 
 class Figures:

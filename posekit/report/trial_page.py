@@ -14,7 +14,6 @@ import functools
 import hashlib
 import html
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +55,7 @@ from posekit.report.data import (
 from posekit.report.page import (
     Figures,
     img,
+    link,
     page,
     page_meta,
     percent,
@@ -140,10 +140,9 @@ def _calibration_section(trial: Trial, cs: CalibrationSet | None, full: CameraGr
     parts = [fig(figures.cameras_top_view(group, world, res.units), "cameras")]
     report, stale = read_report(cs.output)
     parts.append(_world_note(str((report or {}).get("world", "")), full.names[0], res.data))
-    link = os.path.relpath(calibration_page_path(cs, reports_dir(cs.project)),
-                           report_path(trial).parent).replace(os.sep, "/")
+    href = link(calibration_page_path(cs, reports_dir(cs.project)), report_path(trial).parent)
     parts.append(f"<p>All of this calibration's figures, for every camera: <a href=\""
-                 f"{html.escape(link)}\">{html.escape(cs.key)}</a>.</p>")
+                 f"{html.escape(href)}\">{html.escape(cs.key)}</a>.</p>")
     if stale:
         parts.append(stale_note(cs.output))
     elif report is not None:
@@ -272,13 +271,14 @@ def code_version() -> str:
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
-def _made_with(trial: Trial, script: str | None) -> dict[str, Any]:
+def _made_with(trial: Trial, script: str | None, inputs: Sequence[Path]) -> dict[str, Any]:
     """What a trial's page records about how it was made, besides its headline: the
-    code that made it, where plotly.js comes from and the input files that existed."""
+    code that made it, where plotly.js comes from and the input files that existed
+    (``inputs``: :func:`page_inputs`)."""
     root = trial.session.project.root
     return {"posekit": code_version(), "plotly": script or "inline",
             "inputs": [p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
-                       for p in page_inputs(trial)]}
+                       for p in inputs]}
 
 
 def _page_script(trial: Trial, shared: bool) -> str | None:
@@ -294,10 +294,11 @@ def up_to_date_report(trial: Trial, shared: bool = False) -> dict[str, Any] | No
     meta = page_meta(out)
     if meta is None or not isinstance(meta.get("headline"), dict):
         return None
-    made_with = _made_with(trial, _page_script(trial, shared))
+    inputs = page_inputs(trial)
+    made_with = _made_with(trial, _page_script(trial, shared), inputs)
     if any(meta.get(key) != value for key, value in made_with.items()):
         return None
-    if paths_freshness([out], page_inputs(trial)) != "done":
+    if paths_freshness([out], inputs) != "done":
         return None
     return meta["headline"]  # type: ignore[no-any-return]
 
@@ -313,10 +314,11 @@ def report_state(trial: Trial, shared: bool = False) -> str:
 def trial_report(trial: Trial, shared: bool = False) -> tuple[Path, dict[str, Any]]:
     """Write one trial's HTML report; return its path and headline figures. ``shared``:
     the page loads plotly.js from the reports folder (:func:`write_plotly_js`)."""
-    made_with = _made_with(trial, _page_script(trial, shared))  # before reading them
+    script = _page_script(trial, shared)
+    made_with = _made_with(trial, script, page_inputs(trial))  # before reading them
     res = load_results(trial)
     out = report_path(trial)
-    fig = Figures(_page_script(trial, shared))
+    fig = Figures(script)
     found = detections(trial)
     warned = trial_warnings(trial, res.quality, found)
     head = headline(res, len(warned))

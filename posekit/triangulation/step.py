@@ -240,14 +240,14 @@ def _align(cfg: Config, points: FloatArray, keypoints: list[str]
 
 def _write_nwb(trial: Trial, path: Path, points: FloatArray, keypoints: list[str],
                fps: float, fnum: NDArray[np.int64], scores: FloatArray, reference: str,
-               aligned: bool) -> Path:
+               aligned: bool, calibration: Path | None) -> Path:
     """The NWB export of a trial's 3D (:mod:`posekit.triangulation.nwb`): its session
     starts at the reference camera's video's modification time (UTC), its reference frame
-    is the calibration's world frame, re-aligned when ``aligned``."""
+    is the world frame of ``calibration`` (as its report names it), re-aligned when
+    ``aligned``."""
     from posekit.report.data import bones_for  # the report's module reads this one's outputs
 
-    cs = calibration_set(trial)
-    report = read_report(cs.output)[0] if cs is not None else None
+    report = read_report(calibration)[0] if calibration is not None else None
     frame = world_frame_text(str((report or {}).get("world", "")), reference)
     if aligned:
         frame += (" Re-aligned from it by [triangulation] axes and reference_point "
@@ -344,7 +344,8 @@ def run(trial: Trial, overwrite: bool = False) -> Path:
                                      first_frame=int(fnum[0]) + 1))
         if "nwb" in tcfg.formats:
             written.append(_write_nwb(trial, out.with_suffix(".nwb"), points, keypoints,
-                                      fps, fnum, rec.scores, group.names[0], m is not None))
+                                      fps, fnum, rec.scores, group.names[0], m is not None,
+                                      None if cs is None else cs.output))
         quality = out.with_name(f"{out.stem}.quality.json")
         written.append(write_text_atomic(quality, json.dumps(summary, indent=1)))
         written.append(quality.with_suffix(".png"))
